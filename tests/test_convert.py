@@ -1,0 +1,121 @@
+"""Conversion of real-layout datasets (written by the synthetic generator) to stacks."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from saliency_audit import imageops, rle
+from saliency_audit.convert import INDEX_COLUMNS, ConvertOptions, convert_dataset
+from saliency_audit.datasets import read_dataset
+from saliency_audit.errors import AnnotationError, DicomError, InputError
+from saliency_audit.synth import write_rsna, write_siim
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def siim_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("siim") / "data"
+    write_siim(root, n_images=12, positive_rate=0.5, size=128, seed=5)
+    return root
+
+
+@pytest.fixture(scope="module")
+def rsna_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rsna") / "data"
+    write_rsna(root, n_images=12, positive_rate=0.5, size=128, seed=5)
+    return root
+
+
+def options(root, labels, **kw):
+    return ConvertOptions(size=SIZE, salt="s", labels_csv=str(root / labels), **kw)
+
+
+def test_siim_conversion_matches_decoded_rle(siim_root, tmp_path):
+    records = read_dataset("siim", siim_root)
+    summary = convert_dataset(records, tmp_path, options(siim_root, "train-rle.csv"), name="t")
+    images = np.load(tmp_path / "images.npy")
+    masks = np.load(tmp_path / "masks.npy")
+    index = pd.read_csv(tmp_path / "index.csv", dtype={"image_id": str})
+    assert list(index.columns) == INDEX_COLUMNS
+    assert images.shape == masks.shape == (len(records), SIZE, SIZE)
+    assert summary["images"] == len(records) and summary["skipped"] == []
+    assert not list(tmp_path.glob(".*"))  # no temporary files left
+    for rec, row in zip(records, index.itertuples(), strict=True):
+        assert rec.image_id == row.image_id and rec.label == row.label
+        full = np.zeros((row.orig_rows, row.orig_cols), np.uint8)
+        for encoded, _ in rec.rles:
+            rle.decode(encoded, full.shape, out=full)
+        np.testing.assert_array_equal(masks[row.index], imageops.resize_mask(full, (SIZE, SIZE)))
+    assert set(index["transfer_syntax"]) == {"1.2.840.10008.1.2.4.50"}
+    assert index["patient_hash"].str.fullmatch(r"[0-9a-f]{16}").all()
+
+
+def test_parallel_conversion_equals_serial(siim_root, tmp_path):
+    records = read_dataset("siim", siim_root)
+    convert_dataset(records, tmp_path / "a", options(siim_root, "train-rle.csv"), threads=1)
+    convert_dataset(records, tmp_path / "b", options(siim_root, "train-rle.csv"), threads=2)
+    for name in ("images.npy", "masks.npy", "index.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_rsna_boxes_become_inclusive_masks(rsna_root, tmp_path):
+    records = read_dataset("rsna", rsna_root, {"classes": ["Lung Opacity", "Normal"]})
+    convert_dataset(records, tmp_path, options(rsna_root, "stage_2_train_labels.csv"))
+    masks = np.load(tmp_path / "masks.npy")
+    boxes = pd.read_csv(tmp_path / "boxes.csv", dtype={"image_id": str})
+    index = pd.read_csv(tmp_path / "index.csv", dtype={"image_id": str})
+    assert set(boxes["index"]) == set(index.loc[index["label"] == 1, "index"])
+    expected = np.zeros_like(masks)
+    for b in boxes.itertuples():
+        expected[b.index, b.y0 : b.y1 + 1, b.x0 : b.x1 + 1] = 1
+    np.testing.assert_array_equal(masks, expected)
+
+
+def test_box_outside_image_names_the_row(rsna_root, tmp_path):
+    root = tmp_path / "data"
+    import shutil
+
+    shutil.copytree(rsna_root, root)
+    labels = root / "stage_2_train_labels.csv"
+    lines = labels.read_text().splitlines()
+    pid = next(line.split(",")[0] for line in lines[1:] if line.endswith(",1"))
+    labels.write_text("\n".join(lines + [f"{pid},100.0,100.0,200.0,20.0,1"]) + "\n")
+    records = read_dataset("rsna", root)
+    with pytest.raises(AnnotationError, match=rf"row {len(lines) + 1}: box .* extends outside"):
+        convert_dataset(records, tmp_path / "out", options(root, "stage_2_train_labels.csv"))
+    assert not (tmp_path / "out" / "images.npy").exists()
+
+
+def test_malformed_rle_names_the_row(siim_root, tmp_path):
+    records = read_dataset("siim", siim_root)
+    positive = next(r for r in records if r.label)
+    positive.rles[0] = (" 1 2 3", 99)
+    with pytest.raises(AnnotationError, match="train-rle.csv, row 99: .*odd number"):
+        convert_dataset(records, tmp_path, options(siim_root, "train-rle.csv"))
+    assert not list(tmp_path.glob("*.npy"))
+
+
+def test_unreadable_dicom_stops_or_is_skipped(siim_root, tmp_path):
+    root = tmp_path / "data"
+    import shutil
+
+    shutil.copytree(siim_root, root)
+    records = read_dataset("siim", root)
+    victim = next(r for r in records if r.label == 0)
+    victim.path.write_bytes(b"not a dicom at all")
+    with pytest.raises(DicomError, match=str(victim.path.name)):
+        convert_dataset(records, tmp_path / "out", options(root, "train-rle.csv"))
+    summary = convert_dataset(
+        records, tmp_path / "out", options(root, "train-rle.csv", skip_unreadable=True)
+    )
+    assert [s["image_id"] for s in summary["skipped"]] == [victim.image_id]
+    index = pd.read_csv(tmp_path / "out" / "index.csv", dtype={"image_id": str})
+    assert len(index) == len(records) - 1 and victim.image_id not in set(index["image_id"])
+    assert np.load(tmp_path / "out" / "images.npy").shape[0] == len(records) - 1
+
+
+def test_dataset_without_positives_is_refused(siim_root, tmp_path):
+    records = [r for r in read_dataset("siim", siim_root) if r.label == 0]
+    with pytest.raises(InputError, match="no positive images"):
+        convert_dataset(records, tmp_path, options(siim_root, "train-rle.csv"), name="demo")

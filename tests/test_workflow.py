@@ -1,0 +1,124 @@
+"""The data stages of the workflow end to end on the tiny test config."""
+
+import hashlib
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import run_snakemake
+
+from saliency_audit.synth import write_siim
+
+DATA_TARGETS = [
+    "images/images.npy",
+    "images/masks.npy",
+    "images/index.csv",
+    "images/boxes.csv",
+    "splits/split.csv",
+    "splits/sample.csv",
+    "figures/qc.png",
+]
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def test_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("run")
+    run_snakemake(workdir)
+    return workdir
+
+
+def test_outputs_of_both_datasets(test_run):
+    for ds in ("pneumothorax", "pneumonia"):
+        base = test_run / "results" / ds
+        for target in DATA_TARGETS:
+            assert (base / target).is_file(), target
+        images = np.load(base / "images/images.npy", mmap_mode="r")
+        masks = np.load(base / "images/masks.npy", mmap_mode="r")
+        index = pd.read_csv(base / "images/index.csv")
+        assert images.dtype == np.uint8 and images.shape[1:] == (64, 64)
+        assert masks.shape == images.shape and set(np.unique(masks)) <= {0, 1}
+        assert len(index) == images.shape[0] and list(index["index"]) == list(range(len(index)))
+        # masks are non-empty exactly for positive images
+        has_mask = masks.reshape(len(masks), -1).max(axis=1) > 0
+        assert np.array_equal(has_mask, index["label"].to_numpy() == 1)
+        split = (base / "splits/split.csv").read_text().splitlines()
+        assert split[0] == ",Image_ID,Split"
+        assert len(pd.read_csv(base / "splits/sample.csv")) == 3
+        assert (test_run / "results/logs/convert" / f"{ds}.log").read_text().count("images/s")
+    boxes = pd.read_csv(test_run / "results/pneumonia/images/boxes.csv")
+    assert len(boxes) > 0 and (boxes["x1"] >= boxes["x0"]).all()
+
+
+def test_second_run_does_nothing(test_run):
+    proc = run_snakemake(test_run, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_conversion_is_byte_identical(test_run, tmp_path):
+    shutil.copytree(test_run / "results/synthetic", tmp_path / "results/synthetic")
+    run_snakemake(
+        tmp_path, "results/pneumothorax/images/images.npy", "results/pneumonia/images/images.npy"
+    )
+    for ds in ("pneumothorax", "pneumonia"):
+        for name in ("images.npy", "masks.npy", "index.csv", "boxes.csv"):
+            a = test_run / "results" / ds / "images" / name
+            b = tmp_path / "results" / ds / "images" / name
+            assert digest(a) == digest(b), f"{ds}/{name} differs between two conversions"
+
+
+def test_config_typo_stops_with_the_key(tmp_path):
+    proc = run_snakemake(tmp_path, "-n", "--config", "sead=3", check=False)
+    assert proc.returncode != 0
+    assert "unknown config key sead" in proc.stdout + proc.stderr
+
+
+def real_layout(root):
+    """Empty files in the real Kaggle layouts are enough for a dry run."""
+    siim = root / "data/siim-acr"
+    (siim / "dicom-images-train/s/t").mkdir(parents=True)
+    (siim / "dicom-images-train/s/t/1.2.3.dcm").touch()
+    (siim / "train-rle.csv").write_text("ImageId, EncodedPixels\n1.2.3, -1\n")
+    rsna = root / "data/rsna-pneumonia"
+    (rsna / "stage_2_train_images").mkdir(parents=True)
+    (rsna / "stage_2_train_labels.csv").write_text("patientId,x,y,width,height,Target\n")
+    (rsna / "stage_2_detailed_class_info.csv").write_text("patientId,class\n")
+
+
+def test_paper_config_builds_its_dag(tmp_path):
+    real_layout(tmp_path)
+    proc = run_snakemake(tmp_path, "-n", configfile="configs/paper.yaml")
+    out = proc.stdout + proc.stderr
+    assert "synthesize" not in out
+    for rule in ("convert", "split", "sample", "qc_figure"):
+        assert rule in out
+
+
+def test_bad_dataset_fails_alone_and_keeps_the_rest(tmp_path):
+    """A CSV row naming a missing image stops that dataset with the row named; the other
+    dataset completes, and the failed job leaves no output behind."""
+    root = tmp_path / "bad"
+    write_siim(root, n_images=12, positive_rate=0.5, size=128, seed=1)
+    with open(root / "train-rle.csv", "a") as fh:
+        fh.write("1.2.3.does.not.exist, -1\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "image_size: 32\nsample: {n: 1}\nsplit: {fractions: {train: 0.5, val: 0.25, test: 0.25}}\n"
+        "datasets:\n"
+        f"  bad: {{format: siim, task: segmentation, root: {root}}}\n"
+        "  good: {format: rsna, task: detection, synthetic: {n_images: 20, positive_rate: 0.5,"
+        " size: 96}}\n"
+    )
+    proc = run_snakemake(
+        tmp_path, "--keep-going", "--configfile", str(config), configfile=None, check=False
+    )
+    assert proc.returncode != 0
+    log = (tmp_path / "results/logs/convert/bad.log").read_text()
+    assert "train-rle.csv, row" in log and "1.2.3.does.not.exist" in log
+    assert not list((tmp_path / "results/bad").rglob("*.npy"))
+    for target in DATA_TARGETS:
+        assert (tmp_path / "results/good" / target).is_file(), target
