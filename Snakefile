@@ -13,6 +13,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/split.smk"
 include: "workflow/rules/qc.smk"
+include: "workflow/rules/train.smk"
 
 
 rule all:

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_snakemake
+from conftest import ROOT, run_snakemake
 
 from saliency_audit.synth import write_siim
 
@@ -122,3 +122,60 @@ def test_bad_dataset_fails_alone_and_keeps_the_rest(tmp_path):
     assert not list((tmp_path / "results/bad").rglob("*.npy"))
     for target in DATA_TARGETS:
         assert (tmp_path / "results/good" / target).is_file(), target
+
+
+def test_models_and_baselines(test_run):
+    for ds, kind in (("pneumothorax", "unet"), ("pneumonia", "retinanet")):
+        base = test_run / "results" / ds
+        table = pd.read_csv(base / "models/classifiers.csv")
+        assert list(table["model"]) == ["tiny_r1", "tiny_r2", "other_r1"]
+        assert table["auroc"].between(0, 1).all()
+        assert (table["ci_low"] <= table["auroc"]).all() and (
+            table["auroc"] <= table["ci_high"]
+        ).all()
+        for model in table["model"]:
+            assert (base / "models" / model / "learning_curve.png").is_file()
+            history = pd.read_csv(base / "models" / model / "history.csv")
+            assert len(history) >= 1 and {"epoch", "loss", "val_loss"} <= set(history.columns)
+        split = pd.read_csv(base / "splits/split.csv")
+        n_test = int((split["Split"] == "test").sum())
+        for r in (1, 2):
+            maps = np.load(base / f"baselines/{kind}_r{r}/maps.npy")
+            assert maps.dtype == np.float16 and maps.shape == (n_test, 64, 64)
+            assert np.nanmin(maps) >= 0 and np.nanmax(maps) <= 1
+        log = (test_run / f"results/logs/train_classifier/{ds}/tiny_r1.log").read_text()
+        assert "epoch 1/2" in log and "images/s" in log
+
+
+def byo_config(tmp_path, path):
+    cfg = (ROOT / "configs/test.yaml").read_text()
+    cfg = cfg.replace(
+        "    tiny: {arch: tiny, replicates: 2}\n    other: {arch: tiny, replicates: 1}\n",
+        f"    mine: {{path: '{path}'}}\n",
+    )
+    out = tmp_path / "byo.yaml"
+    out.write_text(cfg)
+    return out
+
+
+def test_bring_your_own_model_is_used_like_a_trained_one(test_run, tmp_path):
+    own = test_run / "results/{dataset}/models/tiny_r1/model.keras"
+    config = byo_config(tmp_path, own)
+    target = "results/pneumothorax/models/mine/test_predictions.csv"
+    run_snakemake(test_run, target, "--configfile", str(config), configfile=None)
+    mine = pd.read_csv(test_run / target)
+    trained = pd.read_csv(test_run / "results/pneumothorax/models/tiny_r1/test_predictions.csv")
+    pd.testing.assert_frame_equal(mine, trained)
+
+
+def test_bring_your_own_non_classifier_is_refused(test_run, tmp_path):
+    unet = test_run / "results/pneumothorax/baselines/unet_r1/model.keras"
+    config = byo_config(tmp_path, unet)
+    target = "results/pneumothorax/models/mine/model.keras"
+    proc = run_snakemake(
+        test_run, target, "--configfile", str(config), configfile=None, check=False
+    )
+    assert proc.returncode != 0
+    log = (test_run / "results/logs/import_classifier/pneumothorax/mine.log").read_text()
+    assert str(unet) in log and "ERROR" in log
+    assert not (test_run / target).exists()

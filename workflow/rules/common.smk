@@ -26,8 +26,47 @@ DATASETS = sorted(config["datasets"])
 SEED = config["seed"]
 
 
+def classifier_models():
+    """Model id -> spec: trained replicates NAME_r1..NAME_rK, or imported models NAME."""
+    models = {}
+    for name, spec in config["models"]["classifiers"].items():
+        if "path" in spec:
+            models[name] = {"path": spec["path"]}
+        else:
+            for k in range(1, spec["replicates"] + 1):
+                models[f"{name}_r{k}"] = {"arch": spec["arch"], "replicate": k}
+    return models
+
+
+MODELS = classifier_models()
+TRAINED = [m for m, spec in MODELS.items() if "arch" in spec]
+IMPORTED = [m for m, spec in MODELS.items() if "path" in spec]
+BASELINE_KIND = {"segmentation": "unet", "detection": "retinanet"}
+
+
+def baseline_kind(dataset):
+    return BASELINE_KIND[config["datasets"][dataset]["task"]]
+
+
+def baselines(dataset):
+    kind = baseline_kind(dataset)
+    return [f"{kind}_r{k}" for k in range(1, config["models"][kind]["replicates"] + 1)]
+
+
+def imported_model_path(wildcards):
+    return MODELS[wildcards.model]["path"].format(dataset=wildcards.dataset)
+
+
+def classifier_metrics(wildcards):
+    return [
+        f"{RESULTS}/{wildcards.dataset}/models/{m}/test_metrics.json" for m in MODELS
+    ]
+
+
 wildcard_constraints:
     dataset="|".join(DATASETS),
+    model="|".join(MODELS),
+    baseline="(unet|retinanet)_r[0-9]+",
 
 
 def dataset_config(wildcards):
@@ -87,5 +126,7 @@ def all_targets():
             f"{RESULTS}/{ds}/splits/split.csv",
             f"{RESULTS}/{ds}/splits/sample.csv",
             f"{RESULTS}/{ds}/figures/qc.png",
+            f"{RESULTS}/{ds}/models/classifiers.csv",
         ]
+        targets += [f"{RESULTS}/{ds}/baselines/{b}/maps.npy" for b in baselines(ds)]
     return targets

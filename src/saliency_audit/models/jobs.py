@@ -1,0 +1,304 @@
+"""Workflow jobs of the model stage: file paths in, files out (thin scripts call these).
+
+Each job reads the converted stacks (``images.npy``, ``masks.npy``), ``index.csv`` and the
+split, does one thing and writes its outputs atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import io
+from ..errors import InputError
+from ..split import load_split
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Data:
+    images: np.ndarray
+    index: pd.DataFrame
+    split: np.ndarray  # split name per stack row
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.index["label"].to_numpy()
+
+    def rows(self, name: str) -> np.ndarray:
+        return np.flatnonzero(self.split == name)
+
+
+def load_data(images, index, split) -> Data:
+    """Open the image stack (memory-mapped) and align the split to its rows."""
+    stack = io.load_stack(images)
+    table = pd.read_csv(index, dtype={"image_id": str, "patient_hash": str})
+    by_id = load_split(split).set_index("image_id")["split"]
+    names = table["image_id"].map(by_id)
+    if names.isna().any():
+        missing = table.loc[names.isna(), "image_id"].iloc[0]
+        raise InputError(f"{split}: image {missing!r} of {index} has no split")
+    if len(table) != stack.shape[0]:
+        raise InputError(f"{index} has {len(table)} rows but {images} has {stack.shape[0]} images")
+    return Data(stack, table, names.to_numpy())
+
+
+def _write_history(history: pd.DataFrame, out_history, out_curve, title: str, extra: str | None):
+    from ..plots import learning_curve
+
+    io.write_csv(out_history, history)
+    learning_curve(history, out_curve, title=title, extra=extra)
+
+
+def train_classifier_job(
+    *,
+    images,
+    index,
+    split,
+    out_model,
+    out_history,
+    out_curve,
+    arch: str,
+    size: int,
+    training: dict,
+    seed: int,
+    weights_path=None,
+    title: str = "",
+) -> None:
+    from .classifier import save_model, train_classifier
+    from .tf_setup import configure_tensorflow
+
+    configure_tensorflow(training.get("threads"), seed=seed)
+    data = load_data(images, index, split)
+    model, history = train_classifier(
+        data.images,
+        data.labels,
+        data.rows("train"),
+        data.rows("val"),
+        arch=arch,
+        size=size,
+        epochs=training["epochs"],
+        batch_size=training["batch_size"],
+        learning_rate=training["learning_rate"],
+        patience=training["patience"],
+        seed=seed,
+        weights_path=weights_path,
+        augment=training.get("augment", False),
+        log=log,
+    )
+    save_model(model, out_model)
+    _write_history(history, out_history, out_curve, title or arch, "val_auroc")
+
+
+def import_classifier_job(*, source, out_model, size: int) -> None:
+    """Bring your own: check a ``.keras`` classifier and copy it into the results."""
+    import shutil
+
+    from .classifier import load_classifier
+
+    load_classifier(source, size=size)  # raises InputError naming the file when unusable
+    with io.atomic_path(out_model) as tmp:
+        shutil.copyfile(source, tmp)
+    log.info("imported %s", source)
+
+
+def evaluate_classifier_job(
+    *,
+    model_path,
+    images,
+    index,
+    split,
+    out_predictions,
+    out_metrics,
+    size: int,
+    seed: int,
+    n_boot: int = 1000,
+    batch_size: int = 32,
+    threads: int | None = None,
+) -> dict:
+    from .classifier import load_classifier
+    from .evaluate import evaluate_classifier
+    from .tf_setup import configure_tensorflow
+
+    configure_tensorflow(threads, seed=seed)
+    data = load_data(images, index, split)
+    model = load_classifier(model_path, size=size)
+    table, summary = evaluate_classifier(
+        model,
+        data.images,
+        data.labels,
+        data.rows("test"),
+        data.index["image_id"].to_numpy(),
+        batch_size=batch_size,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    summary = {
+        "model_path": str(model_path),
+        "n_test": int(len(table)),
+        "n_positive": int(table["label"].sum()),
+        **summary,
+    }
+    io.write_csv(out_predictions, table)
+    io.write_json(out_metrics, summary)
+    log.info(
+        "test AUROC %.3f (95%% CI %.3f-%.3f) on %d images",
+        summary["auroc"],
+        summary["ci_low"],
+        summary["ci_high"],
+        len(table),
+    )
+    return summary
+
+
+def _boxes_per_row(boxes_csv, n: int) -> list[np.ndarray]:
+    boxes = pd.read_csv(boxes_csv)
+    out = [np.zeros((0, 4)) for _ in range(n)]
+    for row, group in boxes.groupby("index"):
+        out[int(row)] = group[["x0", "y0", "x1", "y1"]].to_numpy(dtype=np.float64)
+    return out
+
+
+def train_baseline_job(
+    *,
+    kind: str,
+    images,
+    masks,
+    boxes,
+    index,
+    split,
+    out_model,
+    out_history,
+    out_curve,
+    size: int,
+    params: dict,
+    seed: int,
+    threads: int | None = None,
+    title: str = "",
+) -> None:
+    """Train a U-Net (``kind='unet'``, on masks) or RetinaNet (``'retinanet'``, on boxes)."""
+    from .tf_setup import configure_tensorflow
+
+    configure_tensorflow(threads, seed=seed)
+    data = load_data(images, index, split)
+    common = dict(
+        size=size,
+        epochs=params["epochs"],
+        batch_size=params["batch_size"],
+        learning_rate=params["learning_rate"],
+        patience=params["patience"],
+        seed=seed,
+        log=log,
+    )
+    if kind == "unet":
+        from .unet import train_unet
+
+        model, history = train_unet(
+            data.images,
+            io.load_stack(masks),
+            data.rows("train"),
+            data.rows("val"),
+            base_filters=params["base_filters"],
+            depth=params["depth"],
+            **common,
+        )
+        extra = "val_dice"
+    elif kind == "retinanet":
+        from .retinanet import train_retinanet
+
+        model, history = train_retinanet(
+            data.images,
+            _boxes_per_row(boxes, len(data.index)),
+            data.rows("train"),
+            data.rows("val"),
+            backbone=params["backbone"],
+            anchor_size=params["anchor_size"],
+            **common,
+        )
+        extra = None
+    else:
+        raise InputError(f"unknown baseline kind {kind!r}; expected unet or retinanet")
+    with io.atomic_path(out_model) as tmp:
+        model.save(tmp)
+    _write_history(history, out_history, out_curve, title or kind, extra)
+
+
+def baseline_maps_job(
+    *,
+    kind: str,
+    model_path,
+    images,
+    index,
+    split,
+    out_maps,
+    out_rows,
+    size: int,
+    params: dict,
+    seed: int,
+    threads: int | None = None,
+) -> None:
+    """Score maps of a trained baseline on every test image: float16 ``(n_test, S, S)``."""
+    from .tf_setup import configure_tensorflow
+
+    configure_tensorflow(threads, seed=seed)
+    data = load_data(images, index, split)
+    rows = data.rows("test")
+    with io.open_memmap_atomic(out_maps, (len(rows), size, size), np.float16) as out:
+        if kind == "unet":
+            from .unet import load_unet, predict_maps
+
+            maps = predict_maps(load_unet(model_path), data.images, rows)
+        elif kind == "retinanet":
+            from .retinanet import load_retinanet, predict_score_maps
+
+            maps = predict_score_maps(
+                load_retinanet(model_path),
+                data.images,
+                rows,
+                score_threshold=params["score_threshold"],
+            )
+        else:
+            raise InputError(f"unknown baseline kind {kind!r}; expected unet or retinanet")
+        out[:] = maps.astype(np.float16)
+    io.write_csv(
+        out_rows,
+        pd.DataFrame(
+            {
+                "row": np.arange(len(rows)),
+                "index": rows,
+                "image_id": data.index["image_id"].to_numpy()[rows],
+            }
+        ),
+    )
+    log.info("%s maps for %d test images", kind, len(rows))
+
+
+def classifier_table_job(
+    *, metrics: list, models: list[str], dataset: str, out_csv
+) -> pd.DataFrame:
+    """One row per classifier: test AUROC with its bootstrap 95% CI."""
+    import json
+
+    rows = []
+    for model, path in zip(models, metrics, strict=True):
+        with open(path) as fh:
+            m = json.load(fh)
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": model,
+                "n_test": m["n_test"],
+                "n_positive": m["n_positive"],
+                "auroc": m["auroc"],
+                "ci_low": m["ci_low"],
+                "ci_high": m["ci_high"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    io.write_csv(out_csv, table)
+    return table

@@ -1,0 +1,48 @@
+"""Small figures shared by several stages (headless matplotlib)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from . import io  # noqa: E402
+
+
+def learning_curve(history: pd.DataFrame, path, *, title: str, extra: str | None = None) -> None:
+    """Training and validation loss per epoch, the restored (best) epoch marked.
+
+    ``extra`` names a further validation column (e.g. ``val_auroc``) drawn on a right axis.
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax.plot(history["epoch"], history["loss"], marker="o", ms=3, label="training loss")
+    if "val_loss" in history and history["val_loss"].notna().any():
+        ax.plot(history["epoch"], history["val_loss"], marker="o", ms=3, label="validation loss")
+    if "best" in history and history["best"].any():
+        best = history.loc[history["best"].astype(bool), "epoch"].iloc[-1]
+        ax.axvline(best, color="grey", ls="--", lw=1, label=f"restored epoch {best}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (binary cross-entropy)")
+    handles, labels = ax.get_legend_handles_labels()
+    if extra and extra in history and history[extra].notna().any():
+        ax2 = ax.twinx()
+        ax2.plot(
+            history["epoch"],
+            history[extra],
+            color="tab:green",
+            ls=":",
+            marker="s",
+            ms=3,
+            label=extra.replace("_", " "),
+        )
+        ax2.set_ylabel(extra.replace("_", " "))
+        ax2.set_ylim(0, 1.02)
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, fontsize=8, loc="upper right")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    io.save_figure(fig, path)
+    plt.close(fig)

@@ -1,0 +1,8 @@
+"""Bring your own classifier: check a .keras file and copy it into the results."""
+
+from saliency_audit.logs import job
+from saliency_audit.models.jobs import import_classifier_job
+
+with job(snakemake):  # noqa: F821 (snakemake is injected)
+    smk = snakemake  # noqa: F821
+    import_classifier_job(source=smk.input.source, out_model=smk.output.model, size=smk.params.size)
