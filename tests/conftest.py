@@ -15,7 +15,7 @@ def run_snakemake(workdir, *args, configfile="configs/test.yaml", check=True, ti
     """Run the workflow in ``workdir`` with the repository's Snakefile; returns the process."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir)]
     if configfile:  # options taking lists go before --cores
-        cmd += ["--configfile", str(ROOT / configfile)]
+        cmd += ["--configfile", str(ROOT / configfile)]  # an absolute path stays as it is
     cmd += ["--quiet", "rules", "--cores", "2", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:

@@ -11,22 +11,25 @@ import numpy as np
 import pytest
 
 from saliency_audit.errors import InputError
+from saliency_audit.models._loop import Batches, FusedAdam
 from saliency_audit.models.classifier import (
     PositiveLogit,
     build_classifier,
     load_classifier,
     predict_logits,
     save_model,
+    set_bn_momentum,
     train_classifier,
 )
 from saliency_audit.models.evaluate import auroc_with_ci, evaluation_table
 from saliency_audit.models.registry import (
     ARCHITECTURES,
+    Architecture,
     block_layers,
     get_architecture,
     weighted_layers,
 )
-from saliency_audit.models.tf_setup import configure_tensorflow
+from saliency_audit.models.tf_setup import configure_tensorflow, graph_optimizer_off
 
 SIZE = 32
 
@@ -123,6 +126,140 @@ def test_augment_is_seeded_and_bounded():
         images, np.array([0, 1, 0, 1]), [0, 1], [2, 3], arch="tiny", size=SIZE, epochs=1,
         batch_size=2, learning_rate=1e-3, patience=None, seed=0, augment=True)
     assert len(history) == 1
+
+
+def _build_tiny_bn(inputs, weights_path=None):
+    """A tiny CNN with BatchNormalization, for the BN-momentum and determinism tests."""
+    from keras import layers
+
+    x = layers.Conv2D(8, 3, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.ReLU(name="stem_relu")(x)
+    x = layers.MaxPooling2D(2, name="stem_pool")(x)
+    x = layers.Conv2D(16, 3, padding="same", use_bias=False, name="block1_conv")(x)
+    x = layers.BatchNormalization(name="block1_bn")(x)
+    x = layers.ReLU(name="block1_out")(x)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    return keras.Model(inputs, x)
+
+
+@pytest.fixture
+def tiny_bn(monkeypatch):
+    arch = Architecture(name="tinybn", build_backbone=_build_tiny_bn, min_size=8,
+                        gradcam_layer="block1_out",
+                        blocks=(("logits", None), ("block1", "block1_out"), ("stem", "stem_pool")),
+                        supports_weights=False)
+    monkeypatch.setitem(ARCHITECTURES, "tinybn", arch)
+    return arch
+
+
+def test_bn_momentum_training_is_seeded_and_saved(tiny_bn, tmp_path):
+    images, labels, _ = toy_blobs()
+    train_idx, val_idx, test_idx = SPLIT
+
+    def train(seed, **kw):
+        return train_classifier(images, labels, train_idx, val_idx, arch="tinybn", size=SIZE,
+                                epochs=3, batch_size=8, learning_rate=1e-2, patience=None,
+                                seed=seed, **kw)
+
+    model, history = train(3)
+    bns = [la for la in model.layers if isinstance(la, keras.layers.BatchNormalization)]
+    assert len(bns) == 2 and all(la.momentum == 0.5 for la in bns)  # the default
+    z = predict_logits(model, images, test_idx)
+    assert auroc_with_ci(labels[test_idx], z, n_boot=50, seed=0)["auroc"] >= 0.9
+    # 36 training images, batches of 8: 4 full batches, the last 4 images left out each epoch
+    assert (history["images_per_s"] > 0).all()
+    again, _ = train(3)
+    assert np.array_equal(z, predict_logits(again, images, test_idx))  # bitwise, BN included
+    # the momentum is part of the saved model
+    loaded = load_classifier(_save(model, tmp_path / "bn.keras"), size=SIZE)
+    assert [la.momentum for la in loaded.layers
+            if isinstance(la, keras.layers.BatchNormalization)] == [0.5, 0.5]
+    assert np.array_equal(z, predict_logits(loaded, images, test_idx))
+    keras_default, _ = train(3, bn_momentum=None)
+    assert keras_default.get_layer("stem_bn").momentum == 0.99
+
+
+def test_set_bn_momentum():
+    model = build_classifier("densenet121", 32, bn_momentum=0.7)
+    bns = [la for la in model.layers if isinstance(la, keras.layers.BatchNormalization)]
+    assert len(bns) == 121 and {la.momentum for la in bns} == {0.7}
+    assert set_bn_momentum(model, 0.0) == 121
+    assert set_bn_momentum(build_classifier("tiny", SIZE), 0.5) == 0
+    with pytest.raises(InputError, match="bn_momentum"):
+        set_bn_momentum(model, 1.0)
+
+
+def test_batches_drop_remainder_gives_one_shape():
+    def make_batch(rows, rng):
+        return rows, rows
+
+    full = Batches(np.arange(10), 4, make_batch, shuffle=True, seed=0)
+    assert len(full) == 3 and len(full[2][0]) == 2
+    fixed = Batches(np.arange(10), 4, make_batch, shuffle=True, seed=0, drop_remainder=True)
+    assert len(fixed) == 2
+    fixed.set_epoch(1)
+    seen1 = np.concatenate([fixed[i][0] for i in range(len(fixed))])
+    fixed.set_epoch(2)
+    seen2 = np.concatenate([fixed[i][0] for i in range(len(fixed))])
+    assert len(seen1) == len(seen2) == 8 and len(set(seen1)) == 8
+    assert set(seen1) != set(seen2)  # a different remainder is left out each epoch
+    small = Batches(np.arange(3), 8, make_batch, drop_remainder=True)
+    assert small.batch_size == 3 and len(small) == 1
+
+
+def test_predict_logits_pads_to_one_shape():
+    images, _, _ = toy_blobs(n=12)
+    model = build_classifier("tiny", SIZE)
+    idx = np.arange(12)[::-1]
+    z = predict_logits(model, images, idx, batch_size=5)  # batches 5, 5, 2 (+3 zero images)
+    assert model.predict_function.experimental_get_tracing_count() == 1
+    from saliency_audit.preprocess import to_model_input
+
+    want = np.asarray(model(to_model_input(images[idx]), training=False))[:, 0]
+    np.testing.assert_allclose(z, want, rtol=1e-5, atol=1e-6)
+    assert predict_logits(model, images, [], batch_size=5).shape == (0,)
+    with pytest.raises(InputError, match="batch_size"):
+        predict_logits(model, images, idx, batch_size=0)
+
+
+def test_fused_adam_matches_keras_adam():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 5)).astype(np.float32)
+    y = (x[:, :1] > 0).astype(np.float32)
+
+    def fit(optimizer):
+        keras.utils.set_random_seed(0)
+        inp = keras.Input((5,))
+        model = keras.Model(inp, keras.layers.Dense(1)(keras.layers.Dense(4)(inp)))
+        optimizer.build(model.trainable_variables)
+        model.compile(optimizer=optimizer, loss=keras.losses.BinaryCrossentropy(from_logits=True))
+        for _ in range(5):
+            model.train_on_batch(x, y)
+        return model.get_weights()
+
+    want = fit(keras.optimizers.Adam(0.05))
+    got = fit(FusedAdam(0.05))
+    assert not np.allclose(got[0], fit(keras.optimizers.SGD(0.05))[0])
+    for a, b in zip(got, want, strict=True):  # same algorithm, float32 rounding apart
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    fallback = fit(FusedAdam(0.05, amsgrad=True))  # not fused: the Keras update itself
+    for a, b in zip(fallback, fit(keras.optimizers.Adam(0.05, amsgrad=True)), strict=True):
+        np.testing.assert_array_equal(a, b)
+    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
+        FusedAdam(0.05)))
+    assert isinstance(restored, FusedAdam)
+    assert math.isclose(float(restored.learning_rate), 0.05, rel_tol=1e-6)
+
+
+def test_graph_optimizer_off_restores_options():
+    import tensorflow as tf
+
+    before = tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer", False)
+    with graph_optimizer_off():
+        assert tf.config.optimizer.get_experimental_options()["disable_meta_optimizer"]
+    assert tf.config.optimizer.get_experimental_options().get(
+        "disable_meta_optimizer", False) == before
 
 
 # --------------------------------------------------------------------------- registry

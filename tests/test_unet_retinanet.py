@@ -21,6 +21,7 @@ from saliency_audit.models.retinanet import (
     max_anchor_iou,
     predict_boxes,
     predict_score_maps,
+    set_bn_momentum,
     train_retinanet,
 )
 from saliency_audit.models.tf_setup import configure_tensorflow
@@ -158,6 +159,27 @@ def test_retinanet_builds_with_paper_head_init():
     assert not box_bias.any()
     with pytest.raises(InputError, match="valid"):
         build_retinanet(64, backbone="vgg")
+    # nested BatchNormalization layers (inside the ResNet encoder) are reached
+    assert set_bn_momentum(model, 0.5) > 0
+    import keras
+
+    bns = [la for la in model._flatten_layers() if isinstance(la, keras.layers.BatchNormalization)]
+    assert bns and all(la.momentum == 0.5 for la in bns)
+    with pytest.raises(InputError, match="bn_momentum"):
+        set_bn_momentum(model, 1.0)
+
+
+def test_retinanet_training_is_deterministic():
+    images, boxes = toy_boxes()
+    kw = dict(size=64, epochs=1, batch_size=3, learning_rate=1e-3, log=LOG, backbone="tiny",
+              anchor_size=2.0, head_convs=1, min_level=4, seed=3)
+    m1, h1 = train_retinanet(images, boxes, np.arange(5), np.arange(5, 7), **kw)
+    m2, h2 = train_retinanet(images, boxes, np.arange(5), np.arange(5, 7), **kw)
+    assert h1.loc[0, "loss"] == h2.loc[0, "loss"]
+    assert h1.loc[0, "val_loss"] == h2.loc[0, "val_loss"]
+    for a, b in zip(m1.get_weights(), m2.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert m1.backbone.min_level == 4 and len(h1) == 1
 
 
 def test_retinanet_trains_one_step_and_predicts_maps(tmp_path):

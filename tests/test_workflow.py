@@ -59,16 +59,21 @@ def test_second_run_does_nothing(test_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_conversion_is_byte_identical(test_run, tmp_path):
+def test_rerun_from_scratch_is_byte_identical(test_run, tmp_path):
+    """Conversion twice gives identical bytes; training twice gives identical predictions."""
     shutil.copytree(test_run / "results/synthetic", tmp_path / "results/synthetic")
     run_snakemake(
-        tmp_path, "results/pneumothorax/images/images.npy", "results/pneumonia/images/images.npy"
+        tmp_path,
+        "results/pneumonia/images/images.npy",
+        "results/pneumothorax/models/tiny_r1/test_predictions.csv",
     )
     for ds in ("pneumothorax", "pneumonia"):
         for name in ("images.npy", "masks.npy", "index.csv", "boxes.csv"):
             a = test_run / "results" / ds / "images" / name
             b = tmp_path / "results" / ds / "images" / name
             assert digest(a) == digest(b), f"{ds}/{name} differs between two conversions"
+    predictions = "results/pneumothorax/models/tiny_r1/test_predictions.csv"
+    assert digest(test_run / predictions) == digest(tmp_path / predictions)
 
 
 def test_config_typo_stops_with_the_key(tmp_path):
@@ -113,9 +118,8 @@ def test_bad_dataset_fails_alone_and_keeps_the_rest(tmp_path):
         "  good: {format: rsna, task: detection, synthetic: {n_images: 20, positive_rate: 0.5,"
         " size: 96}}\n"
     )
-    proc = run_snakemake(
-        tmp_path, "--keep-going", "--configfile", str(config), configfile=None, check=False
-    )
+    targets = [f"results/{ds}/{t}" for ds in ("bad", "good") for t in DATA_TARGETS]
+    proc = run_snakemake(tmp_path, "--keep-going", *targets, configfile=config, check=False)
     assert proc.returncode != 0
     log = (tmp_path / "results/logs/convert/bad.log").read_text()
     assert "train-rle.csv, row" in log and "1.2.3.does.not.exist" in log
@@ -162,7 +166,7 @@ def test_bring_your_own_model_is_used_like_a_trained_one(test_run, tmp_path):
     own = test_run / "results/{dataset}/models/tiny_r1/model.keras"
     config = byo_config(tmp_path, own)
     target = "results/pneumothorax/models/mine/test_predictions.csv"
-    run_snakemake(test_run, target, "--configfile", str(config), configfile=None)
+    run_snakemake(test_run, target, configfile=config)
     mine = pd.read_csv(test_run / target)
     trained = pd.read_csv(test_run / "results/pneumothorax/models/tiny_r1/test_predictions.csv")
     pd.testing.assert_frame_equal(mine, trained)
@@ -172,10 +176,15 @@ def test_bring_your_own_non_classifier_is_refused(test_run, tmp_path):
     unet = test_run / "results/pneumothorax/baselines/unet_r1/model.keras"
     config = byo_config(tmp_path, unet)
     target = "results/pneumothorax/models/mine/model.keras"
-    proc = run_snakemake(
-        test_run, target, "--configfile", str(config), configfile=None, check=False
-    )
+    proc = run_snakemake(test_run, target, configfile=config, check=False)
     assert proc.returncode != 0
     log = (test_run / "results/logs/import_classifier/pneumothorax/mine.log").read_text()
     assert str(unet) in log and "ERROR" in log
     assert not (test_run / target).exists()
+
+
+def test_report_holds_the_figures(test_run):
+    report = test_run / "report.html"
+    run_snakemake(test_run, "--report", str(report))
+    html = report.read_text()
+    assert "qc.png" in html and "learning_curve.png" in html and "classifiers.csv" in html

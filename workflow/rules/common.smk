@@ -11,6 +11,7 @@ if SRC not in sys.path:
 os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
 )
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
 
 from saliency_audit import config as config_schema  # noqa: E402
 from saliency_audit.errors import InputError  # noqa: E402

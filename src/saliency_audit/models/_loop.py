@@ -222,3 +222,18 @@ def fit_loop(
         model.set_weights(best_weights)
         log.info("%s: restored weights of epoch %d (val_loss=%.4f)", name, best_epoch, best_loss)
     return pd.DataFrame(rows)
+
+
+def load_keras_file(path, what: str = "model"):
+    """Load a ``.keras`` file without compiling; InputError naming the file when unusable."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: {what} file not found")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # noqa: BLE001 - any load failure is a bad input file
+        raise InputError(
+            f"{path}: not a loadable Keras model: {type(exc).__name__}: {exc}"
+        ) from exc

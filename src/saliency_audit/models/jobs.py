@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -89,6 +88,7 @@ def train_classifier_job(
         seed=seed,
         weights_path=weights_path,
         augment=training.get("augment", False),
+        bn_momentum=training.get("bn_momentum", 0.5),
         log=log,
     )
     save_model(model, out_model)
@@ -299,6 +299,6 @@ def classifier_table_job(
                 "ci_high": m["ci_high"],
             }
         )
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows).round({"auroc": 4, "ci_low": 4, "ci_high": 4})
     io.write_csv(out_csv, table)
     return table

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..preprocess import to_model_input
-from ._loop import Batches, check_indices, check_stack, fit_loop, read_rows
+from ._loop import Batches, check_indices, check_stack, fit_loop, load_keras_file, read_rows
 
 logger = logging.getLogger(__name__)
 
@@ -162,13 +162,7 @@ def load_unet(path):
     from pathlib import Path
 
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: U-Net model file not found")
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # noqa: BLE001 - any load failure is a bad input file
-        raise InputError(f"{path}: not a loadable Keras model: {type(exc).__name__}: {exc}") \
-            from exc
+    model = load_keras_file(path, "U-Net model")
     shape_in = tuple(getattr(model, "input_shape", ()))
     shape_out = tuple(getattr(model, "output_shape", ()))
     if len(shape_in) != 4 or shape_in[-1] != 1 or shape_out != shape_in:
