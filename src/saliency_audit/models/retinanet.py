@@ -22,7 +22,15 @@ import pandas as pd
 
 from ..errors import InputError
 from ..preprocess import to_model_input
-from ._loop import Batches, FusedAdam, check_indices, check_stack, fit_loop, read_rows
+from ._loop import (
+    Batches,
+    FusedAdam,
+    check_indices,
+    check_stack,
+    fit_loop,
+    load_keras_file,
+    read_rows,
+)
 from .tf_setup import graph_optimizer_off
 
 logger = logging.getLogger(__name__)
@@ -320,17 +328,10 @@ def load_retinanet(path):
     """
     from pathlib import Path
 
-    import keras
     import keras_hub
 
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: RetinaNet model file not found")
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # noqa: BLE001 - any load failure is a bad input file
-        raise InputError(f"{path}: not a loadable Keras model: {type(exc).__name__}: {exc}") \
-            from exc
+    model = load_keras_file(path, "RetinaNet model")
     if not isinstance(model, keras_hub.models.RetinaNetObjectDetector):
         raise InputError(f"{path}: expected a keras-hub RetinaNetObjectDetector, found "
                          f"{type(model).__name__}")
