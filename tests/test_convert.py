@@ -87,13 +87,23 @@ def test_box_outside_image_names_the_row(rsna_root, tmp_path):
     assert not (tmp_path / "out" / "images.npy").exists()
 
 
-def test_malformed_rle_names_the_row(siim_root, tmp_path):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_malformed_rle_names_the_row(siim_root, tmp_path, threads):
+    """Also through the worker pool: errors must survive pickling with their message."""
     records = read_dataset("siim", siim_root)
     positive = next(r for r in records if r.label)
     positive.rles[0] = (" 1 2 3", 99)
     with pytest.raises(AnnotationError, match="train-rle.csv, row 99: .*odd number"):
-        convert_dataset(records, tmp_path, options(siim_root, "train-rle.csv"))
-    assert not list(tmp_path.glob("*.npy"))
+        convert_dataset(records, tmp_path, options(siim_root, "train-rle.csv"), threads=threads)
+    assert not list(tmp_path.glob("*.npy")) and not list(tmp_path.glob(".*"))
+
+
+def test_errors_survive_pickling():
+    import pickle
+
+    for exc in (AnnotationError("a.csv", 3, "bad box"), DicomError("b.dcm", "truncated")):
+        again = pickle.loads(pickle.dumps(exc))
+        assert type(again) is type(exc) and str(again) == str(exc)
 
 
 def test_unreadable_dicom_stops_or_is_skipped(siim_root, tmp_path):
@@ -105,7 +115,7 @@ def test_unreadable_dicom_stops_or_is_skipped(siim_root, tmp_path):
     victim = next(r for r in records if r.label == 0)
     victim.path.write_bytes(b"not a dicom at all")
     with pytest.raises(DicomError, match=str(victim.path.name)):
-        convert_dataset(records, tmp_path / "out", options(root, "train-rle.csv"))
+        convert_dataset(records, tmp_path / "out", options(root, "train-rle.csv"), threads=2)
     summary = convert_dataset(
         records, tmp_path / "out", options(root, "train-rle.csv", skip_unreadable=True)
     )

@@ -18,6 +18,9 @@ class DicomError(InputError):
         self.reason = reason
         super().__init__(f"{path}: {reason}")
 
+    def __reduce__(self):  # survive pickling across worker processes
+        return type(self), (self.path, self.reason)
+
 
 class AnnotationError(InputError):
     """A malformed annotation (RLE string, bounding box) in a label CSV."""
@@ -28,3 +31,6 @@ class AnnotationError(InputError):
         self.reason = reason
         where = f"{source}, row {row}" if row is not None else f"{source}"
         super().__init__(f"{where}: {reason}")
+
+    def __reduce__(self):  # survive pickling across worker processes
+        return type(self), (self.source, self.row, self.reason)
