@@ -242,7 +242,8 @@ def baseline_maps_job(
     seed: int,
     threads: int | None = None,
 ) -> None:
-    """Score maps of a trained baseline on every test image: float16 ``(n_test, S, S)``."""
+    """Score maps of a trained baseline on every test image: float16 ``(n_test, S, S)``,
+    streamed batch by batch into the memory map."""
     from .tf_setup import configure_tensorflow
 
     configure_tensorflow(threads, seed=seed)
@@ -252,19 +253,19 @@ def baseline_maps_job(
         if kind == "unet":
             from .unet import load_unet, predict_maps
 
-            maps = predict_maps(load_unet(model_path), data.images, rows)
+            predict_maps(load_unet(model_path), data.images, rows, out=out)
         elif kind == "retinanet":
             from .retinanet import load_retinanet, predict_score_maps
 
-            maps = predict_score_maps(
+            predict_score_maps(
                 load_retinanet(model_path),
                 data.images,
                 rows,
                 score_threshold=params["score_threshold"],
+                out=out,
             )
         else:
             raise InputError(f"unknown baseline kind {kind!r}; expected unet or retinanet")
-        out[:] = maps.astype(np.float16)
     io.write_csv(
         out_rows,
         pd.DataFrame(
