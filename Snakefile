@@ -17,6 +17,9 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/split.smk"
 include: "workflow/rules/qc.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/saliency.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

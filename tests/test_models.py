@@ -61,8 +61,17 @@ SPLIT = (np.arange(0, 36), np.arange(36, 48), np.arange(48, 60))
 def _train(images, labels, seed, epochs=12):
     train_idx, val_idx, _ = SPLIT
     return train_classifier(
-        images, labels, train_idx, val_idx, arch="tiny", size=SIZE, epochs=epochs,
-        batch_size=8, learning_rate=1e-2, patience=4, seed=seed,
+        images,
+        labels,
+        train_idx,
+        val_idx,
+        arch="tiny",
+        size=SIZE,
+        epochs=epochs,
+        batch_size=8,
+        learning_rate=1e-2,
+        patience=4,
+        seed=seed,
         log=logging.getLogger("test"),
     )
 
@@ -89,8 +98,9 @@ def test_tiny_classifier_learns_and_is_seeded(caplog):
     from saliency_audit.models.classifier import bce_from_logits
 
     zval = predict_logits(model, images, SPLIT[1])
-    assert math.isclose(bce_from_logits(labels[SPLIT[1]], zval), history["val_loss"].min(),
-                        rel_tol=1e-4)
+    assert math.isclose(
+        bce_from_logits(labels[SPLIT[1]], zval), history["val_loss"].min(), rel_tol=1e-4
+    )
 
     model_b, _ = _train(images, labels, seed=1)
     z1b = predict_logits(model_b, images, test_idx)
@@ -102,14 +112,47 @@ def test_tiny_classifier_learns_and_is_seeded(caplog):
 def test_train_classifier_rejects_bad_input():
     images, labels, _ = toy_blobs(n=12)
     with pytest.raises(InputError, match="both classes"):
-        train_classifier(images, labels, [0, 2, 4], [1], arch="tiny", size=SIZE, epochs=1,
-                         batch_size=4, learning_rate=1e-3, patience=1, seed=0)
+        train_classifier(
+            images,
+            labels,
+            [0, 2, 4],
+            [1],
+            arch="tiny",
+            size=SIZE,
+            epochs=1,
+            batch_size=4,
+            learning_rate=1e-3,
+            patience=1,
+            seed=0,
+        )
     with pytest.raises(InputError, match="row indices"):
-        train_classifier(images, labels, [0, 1, 99], [2], arch="tiny", size=SIZE, epochs=1,
-                         batch_size=4, learning_rate=1e-3, patience=1, seed=0)
+        train_classifier(
+            images,
+            labels,
+            [0, 1, 99],
+            [2],
+            arch="tiny",
+            size=SIZE,
+            epochs=1,
+            batch_size=4,
+            learning_rate=1e-3,
+            patience=1,
+            seed=0,
+        )
     with pytest.raises(InputError, match="px"):
-        train_classifier(images, labels, [0, 1], [2], arch="tiny", size=64, epochs=1,
-                         batch_size=4, learning_rate=1e-3, patience=1, seed=0)
+        train_classifier(
+            images,
+            labels,
+            [0, 1],
+            [2],
+            arch="tiny",
+            size=64,
+            epochs=1,
+            batch_size=4,
+            learning_rate=1e-3,
+            patience=1,
+            seed=0,
+        )
 
 
 def test_augment_is_seeded_and_bounded():
@@ -123,8 +166,19 @@ def test_augment_is_seeded_and_bounded():
     assert a.min() >= -1.0 and a.max() <= 1.0 and not np.array_equal(a, x)
     np.testing.assert_array_equal(a, _augment(x, np.random.default_rng(5)))
     model, history = train_classifier(
-        images, np.array([0, 1, 0, 1]), [0, 1], [2, 3], arch="tiny", size=SIZE, epochs=1,
-        batch_size=2, learning_rate=1e-3, patience=None, seed=0, augment=True)
+        images,
+        np.array([0, 1, 0, 1]),
+        [0, 1],
+        [2, 3],
+        arch="tiny",
+        size=SIZE,
+        epochs=1,
+        batch_size=2,
+        learning_rate=1e-3,
+        patience=None,
+        seed=0,
+        augment=True,
+    )
     assert len(history) == 1
 
 
@@ -145,10 +199,14 @@ def _build_tiny_bn(inputs, weights_path=None):
 
 @pytest.fixture
 def tiny_bn(monkeypatch):
-    arch = Architecture(name="tinybn", build_backbone=_build_tiny_bn, min_size=8,
-                        gradcam_layer="block1_out",
-                        blocks=(("logits", None), ("block1", "block1_out"), ("stem", "stem_pool")),
-                        supports_weights=False)
+    arch = Architecture(
+        name="tinybn",
+        build_backbone=_build_tiny_bn,
+        min_size=8,
+        gradcam_layer="block1_out",
+        blocks=(("logits", None), ("block1", "block1_out"), ("stem", "stem_pool")),
+        supports_weights=False,
+    )
     monkeypatch.setitem(ARCHITECTURES, "tinybn", arch)
     return arch
 
@@ -158,9 +216,20 @@ def test_bn_momentum_training_is_seeded_and_saved(tiny_bn, tmp_path):
     train_idx, val_idx, test_idx = SPLIT
 
     def train(seed, **kw):
-        return train_classifier(images, labels, train_idx, val_idx, arch="tinybn", size=SIZE,
-                                epochs=3, batch_size=8, learning_rate=1e-2, patience=None,
-                                seed=seed, **kw)
+        return train_classifier(
+            images,
+            labels,
+            train_idx,
+            val_idx,
+            arch="tinybn",
+            size=SIZE,
+            epochs=3,
+            batch_size=8,
+            learning_rate=1e-2,
+            patience=None,
+            seed=seed,
+            **kw,
+        )
 
     model, history = train(3)
     bns = [la for la in model.layers if isinstance(la, keras.layers.BatchNormalization)]
@@ -173,8 +242,9 @@ def test_bn_momentum_training_is_seeded_and_saved(tiny_bn, tmp_path):
     assert np.array_equal(z, predict_logits(again, images, test_idx))  # bitwise, BN included
     # the momentum is part of the saved model
     loaded = load_classifier(_save(model, tmp_path / "bn.keras"), size=SIZE)
-    assert [la.momentum for la in loaded.layers
-            if isinstance(la, keras.layers.BatchNormalization)] == [0.5, 0.5]
+    assert [
+        la.momentum for la in loaded.layers if isinstance(la, keras.layers.BatchNormalization)
+    ] == [0.5, 0.5]
     assert np.array_equal(z, predict_logits(loaded, images, test_idx))
     keras_default, _ = train(3, bn_momentum=None)
     assert keras_default.get_layer("stem_bn").momentum == 0.99
@@ -246,8 +316,9 @@ def test_fused_adam_matches_keras_adam():
     fallback = fit(FusedAdam(0.05, amsgrad=True))  # not fused: the Keras update itself
     for a, b in zip(fallback, fit(keras.optimizers.Adam(0.05, amsgrad=True)), strict=True):
         np.testing.assert_array_equal(a, b)
-    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
-        FusedAdam(0.05)))
+    restored = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(FusedAdam(0.05))
+    )
     assert isinstance(restored, FusedAdam)
     assert math.isclose(float(restored.learning_rate), 0.05, rel_tol=1e-6)
 
@@ -258,8 +329,10 @@ def test_graph_optimizer_off_restores_options():
     before = tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer", False)
     with graph_optimizer_off():
         assert tf.config.optimizer.get_experimental_options()["disable_meta_optimizer"]
-    assert tf.config.optimizer.get_experimental_options().get(
-        "disable_meta_optimizer", False) == before
+    assert (
+        tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer", False)
+        == before
+    )
 
 
 # --------------------------------------------------------------------------- registry
@@ -287,8 +360,9 @@ def _check_partition(model, arch):
     position = {id(layer): i for i, layer in enumerate(model.layers)}
     names = arch.block_names
     for upper, lower in zip(names, names[1:], strict=False):
-        assert min(position[id(x)] for x in blocks[upper]) > \
-            max(position[id(x)] for x in blocks[lower]), (upper, lower)
+        assert min(position[id(x)] for x in blocks[upper]) > max(
+            position[id(x)] for x in blocks[lower]
+        ), (upper, lower)
     assert [la.name for la in blocks[names[0]]][-1] == "logits"
     return blocks
 
@@ -304,17 +378,21 @@ def test_keras_application_classifiers(name, size):
     blocks = _check_partition(model, arch)
     stem_convs = [la.name for la in blocks["stem"] if isinstance(la, keras.layers.Conv2D)]
     if name == "inceptionv3":
-        assert arch.block_names == ["logits", *(f"mixed{k}" for k in range(10, -1, -1)),
-                                    "stem"]
+        assert arch.block_names == ["logits", *(f"mixed{k}" for k in range(10, -1, -1)), "stem"]
         assert len(stem_convs) == 5  # the InceptionV3 stem: 5 convolutions before mixed0
         assert {la.name for la in blocks["mixed9"]} >= {"mixed9", "mixed9_0"}
         assert "mixed9_1" in {la.name for la in blocks["mixed10"]}
     else:
-        assert arch.block_names == ["classifier", "dense_block4", "dense_block3",
-                                    "dense_block2", "dense_block1", "stem"]
+        assert arch.block_names == [
+            "classifier",
+            "dense_block4",
+            "dense_block3",
+            "dense_block2",
+            "dense_block1",
+            "stem",
+        ]
         assert stem_convs == ["conv1_conv"]
-        assert all(la.name.startswith(("conv5_", "bn", "relu"))
-                   for la in blocks["dense_block4"])
+        assert all(la.name.startswith(("conv5_", "bn", "relu")) for la in blocks["dense_block4"])
         assert {la.name.split("_")[0] for la in blocks["dense_block1"]} == {"conv2", "pool2"}
     with pytest.raises(InputError, match=str(arch.min_size)):
         build_classifier(name, arch.min_size - 1)
@@ -339,14 +417,16 @@ def test_weights_file_errors(tmp_path):
     with pytest.raises(InputError, match="no ImageNet weights"):
         build_classifier("tiny", SIZE, weights_path=wrong)
     # a compatible local backbone file is loaded into the classifier's backbone layers
-    backbone = keras.applications.DenseNet121(include_top=False, weights=None, pooling="avg",
-                                              input_shape=(32, 32, 3))
+    backbone = keras.applications.DenseNet121(
+        include_top=False, weights=None, pooling="avg", input_shape=(32, 32, 3)
+    )
     good = tmp_path / "densenet_notop.weights.h5"
     backbone.save_weights(good)
     model = build_classifier("densenet121", 32, weights_path=good)
     for name in ("conv1_conv", "conv5_block16_2_conv", "bn"):
-        for got, want in zip(model.get_layer(name).weights, backbone.get_layer(name).weights,
-                             strict=True):
+        for got, want in zip(
+            model.get_layer(name).weights, backbone.get_layer(name).weights, strict=True
+        ):
             np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
 
 
@@ -448,8 +528,9 @@ def test_auroc_bootstrap_ci():
 def test_evaluation_table():
     table = evaluation_table(["a", "b", "c"], [0, 1, 1], [0.0, 2.0, -800.0])
     assert list(table.columns) == ["image_id", "label", "logit", "probability"]
-    np.testing.assert_allclose(table["probability"], [0.5, 1 / (1 + math.exp(-2.0)), 0.0],
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        table["probability"], [0.5, 1 / (1 + math.exp(-2.0)), 0.0], atol=1e-12
+    )
     assert table["image_id"].tolist() == ["a", "b", "c"]
     with pytest.raises(InputError, match="differ in length"):
         evaluation_table(["a"], [0, 1], [0.0, 1.0])

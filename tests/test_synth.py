@@ -32,10 +32,17 @@ from saliency_audit.synth import (
 from saliency_audit.synth import siim as siim_module
 
 SIZE = 128
-SIIM_PARAMS = dict(n_images=24, positive_rate=0.5, size=SIZE, seed=3, shortcut_rate=0.5,
-                   multi_image_patient_rate=0.3)
-RSNA_PARAMS = dict(n_images=24, positive_rate=0.5, size=SIZE, seed=3, shortcut_rate=0.5,
-                   not_normal_rate=0.3)
+SIIM_PARAMS = dict(
+    n_images=24,
+    positive_rate=0.5,
+    size=SIZE,
+    seed=3,
+    shortcut_rate=0.5,
+    multi_image_patient_rate=0.3,
+)
+RSNA_PARAMS = dict(
+    n_images=24, positive_rate=0.5, size=SIZE, seed=3, shortcut_rate=0.5, not_normal_rate=0.3
+)
 SIIM_UID = re.compile(r"^1\.2\.276\.0\.7230010\.3\.1\.4\.8323329\.\d+\.\d+\.\d+$")
 CR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.1"
 
@@ -55,8 +62,9 @@ def rsna_root(tmp_path_factory):
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def _dicom_checks(ds, rows: int):
@@ -171,7 +179,8 @@ def test_rsna_csvs(rsna_root):
             assert lab == f"{pid},,,,,0"
             assert cls in (f"{pid},Normal", f"{pid},No Lung Opacity / Not Normal")
     assert [line.split(",")[0] for line in label_lines] == sorted(
-        line.split(",")[0] for line in label_lines)
+        line.split(",")[0] for line in label_lines
+    )
     frame = pd.read_csv(root / "stage_2_train_labels.csv")
     info = pd.read_csv(root / "stage_2_detailed_class_info.csv")
     assert frame.groupby("patientId")["Target"].max().sum() == summary["n_positive"] == 12
@@ -185,7 +194,10 @@ def test_rsna_csvs(rsna_root):
 def test_rsna_layout_dicom_and_boxes(rsna_root):
     root, _ = rsna_root
     assert sorted(p.name for p in root.iterdir()) == [
-        "stage_2_detailed_class_info.csv", "stage_2_train_images", "stage_2_train_labels.csv"]
+        "stage_2_detailed_class_info.csv",
+        "stage_2_train_images",
+        "stage_2_train_labels.csv",
+    ]
     frame = pd.read_csv(root / "stage_2_train_labels.csv")
     files = sorted((root / "stage_2_train_images").glob("*.dcm"))
     assert {f.stem for f in files} == set(frame.patientId)
@@ -247,8 +259,16 @@ def test_learnable_by_a_linear_model(records):
 
 def test_extra_header_fields(tmp_path):
     image = draw_phantom(np.random.default_rng(0), 64).image
-    kw = dict(patient_id="p1", patient_name="Doe^Jane", study_uid="1.2.3", series_uid="1.2.3.4",
-              sop_uid="1.2.3.4.5", age="51", sex="F", view="AP")
+    kw = dict(
+        patient_id="p1",
+        patient_name="Doe^Jane",
+        study_uid="1.2.3",
+        series_uid="1.2.3.4",
+        sop_uid="1.2.3.4.5",
+        age="51",
+        sex="F",
+        view="AP",
+    )
     extra = {"PatientBirthDate": "19700101", "InstitutionName": "General Hospital"}
     write_cr_dicom(tmp_path / "a.dcm", image, **kw, extra=extra)
     ds = pydicom.dcmread(tmp_path / "a.dcm")
@@ -294,14 +314,19 @@ def test_replaces_root_only_after_success(tmp_path, monkeypatch):
 
 def test_synthesize_dispatch_and_errors(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="saliency_audit.synth"):
-        summary = synthesize("rsna", tmp_path / "r",
-                             {"n_images": 3, "positive_rate": 1.0, "size": 64}, seed=0)
+        summary = synthesize(
+            "rsna", tmp_path / "r", {"n_images": 3, "positive_rate": 1.0, "size": 64}, seed=0
+        )
     assert summary["n_images"] == 3 and summary["n_positive"] == 3 and summary["n_boxes"] >= 3
     assert summary["seconds"] >= 0
     assert any("3/3 images" in r.getMessage() for r in caplog.records)
     with pytest.raises(InputError, match="'not_normal_rate'"):
-        synthesize("siim", tmp_path / "s", {"n_images": 2, "positive_rate": 0.5,
-                                            "not_normal_rate": 0.1}, seed=0)
+        synthesize(
+            "siim",
+            tmp_path / "s",
+            {"n_images": 2, "positive_rate": 0.5, "not_normal_rate": 0.1},
+            seed=0,
+        )
     with pytest.raises(InputError, match="'positive_rate'"):
         synthesize("siim", tmp_path / "s", {"n_images": 2}, seed=0)
     with pytest.raises(InputError, match="positive_rate=1.5"):

@@ -62,8 +62,10 @@ def test_boxes_to_score_map_known_answer():
     assert got.dtype == np.float32 and got.shape == (6, 6)
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(boxes_to_score_map(np.zeros((0, 4)), [], 3), np.zeros((3, 3)))
-    assert boxes_to_score_map([(0, 0, 2, 1)], [0.7], (2, 3)).tolist() == \
-        [[np.float32(0.7)] * 2 + [0.0], [0.0] * 3]
+    assert boxes_to_score_map([(0, 0, 2, 1)], [0.7], (2, 3)).tolist() == [
+        [np.float32(0.7)] * 2 + [0.0],
+        [0.0] * 3,
+    ]
     with pytest.raises(InputError, match="2 boxes but 1 scores"):
         boxes_to_score_map([(0, 0, 1, 1), (0, 0, 2, 2)], [0.5], 4)
 
@@ -74,8 +76,7 @@ def test_box_helpers_known_answers():
     m = boxes_to_score_map(inclusive_to_edges([[2, 3, 4, 5]]), [1.0], 8)
     assert m.sum() == 9 and m[3:6, 2:5].all()
     anchors = np.array([[0, 0, 10, 10], [0, 0, 20, 10]], np.float32)
-    np.testing.assert_allclose(max_anchor_iou([[0, 0, 10, 10], [0, 0, 5, 10]], anchors),
-                               [1.0, 0.5])
+    np.testing.assert_allclose(max_anchor_iou([[0, 0, 10, 10], [0, 0, 5, 10]], anchors), [1.0, 0.5])
     assert [default_max_level(s) for s in (32, 64, 128, 256, 1024)] == [4, 5, 6, 7, 7]
 
 
@@ -100,8 +101,19 @@ def test_unet_beats_average_mask_baseline(tmp_path):
     images, masks = toy_blobs()
     train_idx, val_idx, test_idx = np.arange(36), np.arange(36, 48), np.arange(48, 60)
     model, history = train_unet(
-        images, masks, train_idx, val_idx, size=32, epochs=10, batch_size=8,
-        learning_rate=1e-2, patience=4, seed=0, log=LOG, base_filters=4, depth=2,
+        images,
+        masks,
+        train_idx,
+        val_idx,
+        size=32,
+        epochs=10,
+        batch_size=8,
+        learning_rate=1e-2,
+        patience=4,
+        seed=0,
+        log=LOG,
+        base_filters=4,
+        depth=2,
     )
     assert {"loss", "val_loss", "val_dice"} <= set(history.columns)
     maps = predict_maps(model, images, test_idx, batch_size=5)
@@ -109,14 +121,17 @@ def test_unet_beats_average_mask_baseline(tmp_path):
     assert 0.0 <= maps.min() and maps.max() <= 1.0
     avg = masks[np.r_[train_idx, val_idx]].mean(axis=0)
     positives = [j for j, i in enumerate(test_idx) if masks[i].any()]
-    ap_unet = np.mean([average_precision_score(masks[test_idx[j]].ravel(), maps[j].ravel())
-                       for j in positives])
-    ap_avg = np.mean([average_precision_score(masks[test_idx[j]].ravel(), avg.ravel())
-                      for j in positives])
+    ap_unet = np.mean(
+        [average_precision_score(masks[test_idx[j]].ravel(), maps[j].ravel()) for j in positives]
+    )
+    ap_avg = np.mean(
+        [average_precision_score(masks[test_idx[j]].ravel(), avg.ravel()) for j in positives]
+    )
     assert ap_unet > ap_avg + 0.3, (ap_unet, ap_avg)
     save_model(model, tmp_path / "unet.keras")
-    np.testing.assert_array_equal(predict_maps(load_unet(tmp_path / "unet.keras"), images,
-                                               test_idx, batch_size=5), maps)
+    np.testing.assert_array_equal(
+        predict_maps(load_unet(tmp_path / "unet.keras"), images, test_idx, batch_size=5), maps
+    )
     out = np.zeros((3, 32, 32), np.float32)
     assert predict_maps(model, images, test_idx[:3], out=out) is out
     np.testing.assert_allclose(out, maps[:3], rtol=1e-5, atol=1e-6)
@@ -127,8 +142,18 @@ def test_unet_rejects_bad_sizes():
         build_unet(36, depth=3)
     images, masks = toy_blobs(n=4)
     with pytest.raises(InputError, match="masks"):
-        train_unet(images, masks[:, :16, :16], [0, 1], [2], size=32, epochs=1, batch_size=2,
-                   learning_rate=1e-3, patience=1, seed=0)
+        train_unet(
+            images,
+            masks[:, :16, :16],
+            [0, 1],
+            [2],
+            size=32,
+            epochs=1,
+            batch_size=2,
+            learning_rate=1e-3,
+            patience=1,
+            seed=0,
+        )
 
 
 # --------------------------------------------------------------------------- RetinaNet
@@ -142,7 +167,7 @@ def toy_boxes(n: int = 10, size: int = 64, seed: int = 0):
         if i % 2:
             x0, y0 = rng.integers(4, size - 28, size=2)
             w, h = rng.integers(14, 24, size=2)
-            images[i, y0:y0 + h, x0:x0 + w] += 80
+            images[i, y0 : y0 + h, x0 : x0 + w] += 80
             boxes.append(np.array([[x0, y0, x0 + w - 1, y0 + h - 1]]))
         else:
             boxes.append(np.zeros((0, 4)))
@@ -171,8 +196,18 @@ def test_retinanet_builds_with_paper_head_init():
 
 def test_retinanet_training_is_deterministic():
     images, boxes = toy_boxes()
-    kw = dict(size=64, epochs=1, batch_size=3, learning_rate=1e-3, log=LOG, backbone="tiny",
-              anchor_size=2.0, head_convs=1, min_level=4, seed=3)
+    kw = dict(
+        size=64,
+        epochs=1,
+        batch_size=3,
+        learning_rate=1e-3,
+        log=LOG,
+        backbone="tiny",
+        anchor_size=2.0,
+        head_convs=1,
+        min_level=4,
+        seed=3,
+    )
     m1, h1 = train_retinanet(images, boxes, np.arange(5), np.arange(5, 7), **kw)
     m2, h2 = train_retinanet(images, boxes, np.arange(5), np.arange(5, 7), **kw)
     assert h1.loc[0, "loss"] == h2.loc[0, "loss"]
@@ -185,8 +220,19 @@ def test_retinanet_training_is_deterministic():
 def test_retinanet_trains_one_step_and_predicts_maps(tmp_path):
     images, boxes = toy_boxes()
     model, history = train_retinanet(
-        images, boxes, np.arange(4), np.arange(4, 6), size=64, epochs=1, batch_size=4,
-        learning_rate=1e-3, seed=0, log=LOG, backbone="tiny", anchor_size=2.0, head_convs=1,
+        images,
+        boxes,
+        np.arange(4),
+        np.arange(4, 6),
+        size=64,
+        epochs=1,
+        batch_size=4,
+        learning_rate=1e-3,
+        seed=0,
+        log=LOG,
+        backbone="tiny",
+        anchor_size=2.0,
+        head_convs=1,
     )
     assert len(history) == 1 and np.isfinite(history.loc[0, ["loss", "val_loss"]]).all()
     idx = np.arange(5)  # not a multiple of the batch size
@@ -200,13 +246,23 @@ def test_retinanet_trains_one_step_and_predicts_maps(tmp_path):
     save_model(model, tmp_path / "retinanet.keras")
     loaded = load_retinanet(tmp_path / "retinanet.keras")
     np.testing.assert_allclose(
-        predict_score_maps(loaded, images, idx, score_threshold=0.0, batch_size=2), maps,
-        atol=1e-5)
+        predict_score_maps(loaded, images, idx, score_threshold=0.0, batch_size=2), maps, atol=1e-5
+    )
     with pytest.raises(InputError, match="not_a_detector.keras"):
         save_model(build_unet(32, base_filters=2, depth=1), tmp_path / "not_a_detector.keras")
         load_retinanet(tmp_path / "not_a_detector.keras")
     with pytest.raises(InputError, match="inclusive"):
         bad = list(boxes)
         bad[1] = np.array([[10, 10, 5, 20]])
-        train_retinanet(images, bad, [0, 1], [2], size=64, epochs=1, batch_size=2,
-                        learning_rate=1e-3, seed=0, backbone="tiny")
+        train_retinanet(
+            images,
+            bad,
+            [0, 1],
+            [2],
+            size=64,
+            epochs=1,
+            batch_size=2,
+            learning_rate=1e-3,
+            seed=0,
+            backbone="tiny",
+        )

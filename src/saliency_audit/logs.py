@@ -29,6 +29,8 @@ def setup(log_path: str | Path | None = None, level: int = logging.INFO) -> logg
         handler.setFormatter(logging.Formatter(FORMAT, datefmt="%H:%M:%S"))
         root.addHandler(handler)
     root.setLevel(level)
+    # the saliency package logs one line per XRAI map; our engine reports progress itself
+    logging.getLogger("saliency.core").setLevel(max(level, logging.WARNING))
     return logging.getLogger("saliency_audit")
 
 

@@ -46,3 +46,37 @@ def learning_curve(history: pd.DataFrame, path, *, title: str, extra: str | None
     fig.tight_layout()
     io.save_figure(fig, path)
     plt.close(fig)
+
+
+def method_panel(images, maps_by_method: dict, image_ids, path, *, title: str, masks=None) -> None:
+    """Grid: one row per image (the image with the ground-truth outline, then each method's
+    map in [0, 1])."""
+    import numpy as np
+
+    methods = list(maps_by_method)
+    n = len(images)
+    cols = len(methods) + 1
+    fig, axes = plt.subplots(n, cols, figsize=(1.6 * cols, 1.6 * n + 0.6), squeeze=False)
+    im = None
+    for r in range(n):
+        axes[r, 0].imshow(np.asarray(images[r]), cmap="gray", vmin=0, vmax=255)
+        if masks is not None and np.asarray(masks[r]).any():
+            axes[r, 0].contour(
+                np.asarray(masks[r]) > 0, levels=[0.5], colors="cyan", linewidths=0.8
+            )
+        label = str(image_ids[r])
+        axes[r, 0].set_ylabel(label if len(label) <= 14 else "…" + label[-12:], fontsize=6)
+        for c, m in enumerate(methods, 1):
+            im = axes[r, c].imshow(
+                np.asarray(maps_by_method[m][r], np.float32), cmap="inferno", vmin=0, vmax=1
+            )
+    for c, name in enumerate(["image", *methods]):
+        axes[0, c].set_title(name, fontsize=8)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title, fontsize=9)
+    if im is not None:
+        bar = fig.colorbar(im, ax=axes, shrink=0.6, pad=0.01)
+        bar.set_label("attribution (normalised, 0-1)", fontsize=7)
+    io.save_figure(fig, path)

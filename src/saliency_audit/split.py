@@ -138,6 +138,18 @@ def check_split(index: pd.DataFrame, split: pd.DataFrame, name: str = "dataset")
             )
 
 
+def positive_test_rows(
+    index: pd.DataFrame, split: pd.DataFrame, sample: pd.DataFrame
+) -> pd.DataFrame:
+    """All positive test images (``index, image_id, sampled``) in stack order: the rows of the
+    saliency maps (utility uses all of them, the other tests the sampled ones)."""
+    merged = index.merge(split, on="image_id", validate="one_to_one")
+    pool = merged[(merged["split"] == "test") & (merged["label"] == 1)]
+    out = pool[["index", "image_id"]].sort_values("index").reset_index(drop=True)
+    out["sampled"] = out["image_id"].isin(set(sample["image_id"]))
+    return out
+
+
 def sample_positives(
     index: pd.DataFrame, split: pd.DataFrame, n: int, seed: int, name: str = "dataset"
 ) -> pd.DataFrame:

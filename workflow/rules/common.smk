@@ -40,6 +40,20 @@ def classifier_models():
 
 
 MODELS = classifier_models()
+METHODS = config["saliency"]["methods"]
+
+
+def _check_method_params():
+    from saliency_audit.saliency.registry import get_method
+
+    for name, params in config["saliency"]["params"].items():
+        try:
+            get_method(name, **params)
+        except InputError as exc:
+            raise WorkflowError(f"config key saliency.params.{name}: {exc}")
+
+
+_check_method_params()
 TRAINED = [m for m, spec in MODELS.items() if "arch" in spec]
 IMPORTED = [m for m, spec in MODELS.items() if "path" in spec]
 BASELINE_KIND = {"segmentation": "unet", "detection": "retinanet"}
@@ -119,6 +133,88 @@ def split_inputs(wildcards):
     return files
 
 
+def method_params(method):
+    return dict(config["saliency"]["params"].get(method, {}))
+
+
+def noise_seed(dataset, method):
+    """Noise seed of a method's maps: the same for every model of a dataset, so replicates,
+    architectures and randomization steps are compared under the same noise draws."""
+    return derive_seed(SEED, "saliency", dataset, method)
+
+
+def model_arch(model):
+    return MODELS[model].get("arch")
+
+
+def gradcam_layer(model):
+    """The architecture's Grad-CAM layer (imported models: found from the model)."""
+    from saliency_audit.models.registry import get_architecture
+
+    arch = model_arch(model)
+    return get_architecture(arch).gradcam_layer if arch else None
+
+
+def first_replicates():
+    """The first model of each classifier entry (NAME_r1, or an imported NAME)."""
+    firsts = []
+    for name, spec in config["models"]["classifiers"].items():
+        firsts.append(name if "path" in spec else f"{name}_r1")
+    return firsts
+
+
+def randomized_models():
+    chosen = config["randomization"]["models"]
+    if chosen is None:
+        chosen = [m for m in first_replicates() if m in TRAINED][:1]
+    for m in chosen:
+        if m not in TRAINED:
+            raise WorkflowError(
+                f"config key randomization.models: {m!r} is not a trained classifier "
+                f"(trained: {', '.join(TRAINED) or 'none'}); imported models have no "
+                "block registry"
+            )
+    return chosen
+
+
+def randomization_steps(model):
+    from saliency_audit.models.randomize import randomization_steps as steps
+
+    cfg = config["randomization"]
+    try:
+        return steps(model_arch(model), cfg["blocks"], cfg["independent"])
+    except InputError as exc:
+        raise WorkflowError(str(exc))
+
+
+RANDOMIZED = randomized_models()
+STEPS = {m: randomization_steps(m) for m in RANDOMIZED}
+
+
+def primary_model():
+    chosen = config["stats"]["primary_model"] or first_replicates()[0]
+    if chosen not in MODELS:
+        raise WorkflowError(
+            f"config key stats.primary_model: {chosen!r} is not a classifier model "
+            f"({', '.join(MODELS)})"
+        )
+    return chosen
+
+
+def agreement_pairs():
+    """Repeatability (replicates r1, r2 of the first trained classifier) and reproducibility
+    (first replicates of the first two classifiers), where the config has them."""
+    pairs = {}
+    first = config["models"]["classifiers"]
+    names = list(first)
+    if names and "arch" in first[names[0]] and first[names[0]]["replicates"] >= 2:
+        pairs["repeatability"] = (f"{names[0]}_r1", f"{names[0]}_r2")
+    if len(names) >= 2:
+        firsts = first_replicates()
+        pairs["reproducibility"] = (firsts[0], firsts[1])
+    return pairs
+
+
 def all_targets():
     targets = []
     for ds in DATASETS:
@@ -130,4 +226,22 @@ def all_targets():
             f"{RESULTS}/{ds}/models/classifiers.csv",
         ]
         targets += [f"{RESULTS}/{ds}/baselines/{b}/maps.npy" for b in baselines(ds)]
+        targets += expand(
+            f"{RESULTS}/{ds}/saliency/{{model}}/{{method}}.npy",
+            model=MODELS,
+            method=METHODS,
+        )
+        targets += [f"{RESULTS}/{ds}/figures/saliency_{m}.png" for m in MODELS]
+        targets += [
+            f"{RESULTS}/{ds}/stats/verdicts.csv",
+            f"{RESULTS}/{ds}/stats/localization.csv",
+            f"{RESULTS}/{ds}/figures/figure2_utility.png",
+        ]
+        for m in RANDOMIZED:
+            targets += expand(
+                f"{RESULTS}/{ds}/randomization/{m}/{{step}}/{{method}}.npy",
+                step=[s.name for s in STEPS[m]],
+                method=METHODS,
+            )
+    targets.append(f"{RESULTS}/report/summary.md")
     return targets

@@ -25,7 +25,8 @@ rule sample:
         index=f"{RESULTS}/{{dataset}}/images/index.csv",
         split=f"{RESULTS}/{{dataset}}/splits/split.csv",
     output:
-        f"{RESULTS}/{{dataset}}/splits/sample.csv",
+        sample=f"{RESULTS}/{{dataset}}/splits/sample.csv",
+        positives=f"{RESULTS}/{{dataset}}/splits/positives.csv",
     log:
         f"{RESULTS}/logs/sample/{{dataset}}.log",
     benchmark:

@@ -1,4 +1,5 @@
-"""Choose the N positive test images used by the randomization and repeatability tests."""
+"""Choose the N positive test images used by the randomization and repeatability tests, and
+list all positive test images (the rows of every saliency map stack)."""
 
 import pandas as pd
 
@@ -14,4 +15,7 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
         index, table, smk.params.n, smk.params.seed, smk.wildcards.dataset
     )
     log.info("sampled %d positive test images", len(chosen))
-    io.write_csv(smk.output[0], chosen)
+    positives = splits.positive_test_rows(index, table, chosen)
+    log.info("%d positive test images in all", len(positives))
+    io.write_csv(smk.output.sample, chosen)
+    io.write_csv(smk.output.positives, positives)

@@ -28,8 +28,9 @@ def check_indices(name: str, idx, n: int, *, allow_empty: bool = False) -> np.nd
     if arr.dtype == bool:
         arr = np.flatnonzero(arr)
     if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
-        raise InputError(f"{name}: expected a 1-D array of integer row indices, got {arr.dtype} "
-                         f"{arr.shape}")
+        raise InputError(
+            f"{name}: expected a 1-D array of integer row indices, got {arr.dtype} {arr.shape}"
+        )
     arr = arr.astype(np.int64)
     if arr.size == 0 and not allow_empty:
         raise InputError(f"{name}: no images selected")
@@ -78,15 +79,22 @@ class FusedAdam(keras.optimizers.Adam):
         beta_1 = tf.constant(self.beta_1, f32)
         beta_2 = tf.constant(self.beta_2, f32)
         common = {
-            "beta1_power": tf.pow(beta_1, step), "beta2_power": tf.pow(beta_2, step),
-            "lr": tf.cast(learning_rate, f32), "beta1": beta_1, "beta2": beta_2,
+            "beta1_power": tf.pow(beta_1, step),
+            "beta2_power": tf.pow(beta_2, step),
+            "lr": tf.cast(learning_rate, f32),
+            "beta1": beta_1,
+            "beta2": beta_2,
             "epsilon": tf.constant(self.epsilon, f32),
         }
         for grad, var in zip(grads, trainable_variables, strict=True):
             i = self._get_variable_index(var)
             tf.raw_ops.ResourceApplyAdam(
-                var=var.value.handle, m=self._momentums[i].value.handle,
-                v=self._velocities[i].value.handle, grad=tf.cast(grad, f32), **common)
+                var=var.value.handle,
+                m=self._momentums[i].value.handle,
+                v=self._velocities[i].value.handle,
+                grad=tf.cast(grad, f32),
+                **common,
+            )
 
     def _can_fuse(self, grads, trainable_variables) -> bool:
         if keras.backend.backend() != "tensorflow" or self.amsgrad:
@@ -95,8 +103,10 @@ class FusedAdam(keras.optimizers.Adam):
 
         if tf.distribute.has_strategy():  # a non-default strategy (mirrored, TPU, ...)
             return False
-        return all(isinstance(g, tf.Tensor) and v.dtype == "float32"
-                   for g, v in zip(grads, trainable_variables, strict=True))
+        return all(
+            isinstance(g, tf.Tensor) and v.dtype == "float32"
+            for g, v in zip(grads, trainable_variables, strict=True)
+        )
 
 
 class Batches(keras.utils.PyDataset):
@@ -113,8 +123,16 @@ class Batches(keras.utils.PyDataset):
     training step is traced once, not twice; ``batch_size`` is then capped at ``len(idx)``.
     """
 
-    def __init__(self, idx: np.ndarray, batch_size: int, make_batch: BatchFn, *,
-                 shuffle: bool = False, seed: int = 0, drop_remainder: bool = False):
+    def __init__(
+        self,
+        idx: np.ndarray,
+        batch_size: int,
+        make_batch: BatchFn,
+        *,
+        shuffle: bool = False,
+        seed: int = 0,
+        drop_remainder: bool = False,
+    ):
         super().__init__(workers=1, use_multiprocessing=False)
         if batch_size < 1:
             raise InputError(f"batch_size must be >= 1, got {batch_size}")
@@ -145,7 +163,7 @@ class Batches(keras.utils.PyDataset):
     def __getitem__(self, i: int):
         if i < 0 or i >= len(self):
             raise IndexError(i)
-        rows = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        rows = self.order[i * self.batch_size : (i + 1) * self.batch_size]
         rng = np.random.default_rng([self._aug_seed, i]) if self.shuffle else None
         return self.make_batch(rows, rng)
 
@@ -176,8 +194,10 @@ def fit_loop(
     if epochs < 1:
         raise InputError(f"epochs must be >= 1, got {epochs}")
     if train_on_batch is None:
+
         def train_on_batch(x, y):
             return model.train_on_batch(x, y, return_dict=True)
+
     best_loss = math.inf
     best_weights = None
     best_epoch = 0
@@ -199,13 +219,27 @@ def fit_loop(
         seconds = time.perf_counter() - start
         val_loss = metrics.get("val_loss", math.nan)
         improved = math.isfinite(val_loss) and val_loss < best_loss
-        row = {"epoch": epoch, "loss": loss, **metrics, "seconds": seconds,
-               "images_per_s": n_train / train_s if train_s > 0 else math.nan,
-               "best": improved}
+        row = {
+            "epoch": epoch,
+            "loss": loss,
+            **metrics,
+            "seconds": seconds,
+            "images_per_s": n_train / train_s if train_s > 0 else math.nan,
+            "best": improved,
+        }
         rows.append(row)
         extras = " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
-        log.info("%s epoch %d/%d loss=%.4f %s time=%.1fs %.1f images/s%s", name, epoch, epochs,
-                 loss, extras, seconds, row["images_per_s"], " *" if improved else "")
+        log.info(
+            "%s epoch %d/%d loss=%.4f %s time=%.1fs %.1f images/s%s",
+            name,
+            epoch,
+            epochs,
+            loss,
+            extras,
+            seconds,
+            row["images_per_s"],
+            " *" if improved else "",
+        )
         if not math.isfinite(loss):
             log.warning("%s: training loss is %s at epoch %d; stopping", name, loss, epoch)
             break
@@ -215,8 +249,13 @@ def fit_loop(
         elif math.isfinite(val_loss) or math.isfinite(best_loss):
             wait += 1
             if patience is not None and wait >= patience:
-                log.info("%s: early stopping at epoch %d (best val_loss=%.4f at epoch %d)",
-                         name, epoch, best_loss, best_epoch)
+                log.info(
+                    "%s: early stopping at epoch %d (best val_loss=%.4f at epoch %d)",
+                    name,
+                    epoch,
+                    best_loss,
+                    best_epoch,
+                )
                 break
     if best_weights is not None:
         model.set_weights(best_weights)

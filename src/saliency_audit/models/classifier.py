@@ -32,8 +32,13 @@ from .tf_setup import graph_optimizer_off
 logger = logging.getLogger(__name__)
 
 
-def build_classifier(arch_name: str, size: int, weights_path: str | Path | None = None, *,
-                     bn_momentum: float | None = None):
+def build_classifier(
+    arch_name: str,
+    size: int,
+    weights_path: str | Path | None = None,
+    *,
+    bn_momentum: float | None = None,
+):
     """Build ``arch_name`` for ``size`` x ``size`` x 3 inputs with one positive-class logit.
 
     The backbone's layers are top-level layers of the returned model, followed by
@@ -174,8 +179,7 @@ def train_classifier(
             x = _augment(x, rng)
         return x, labels[rows][:, None]
 
-    train = Batches(train_idx, batch_size, make_batch, shuffle=True, seed=seed,
-                    drop_remainder=True)
+    train = Batches(train_idx, batch_size, make_batch, shuffle=True, seed=seed, drop_remainder=True)
 
     def evaluate(m) -> dict:
         if val_idx.size == 0:
@@ -186,8 +190,15 @@ def train_classifier(
         return {"val_loss": bce_from_logits(y, z), "val_auroc": auroc}
 
     with graph_optimizer_off():
-        history = fit_loop(model, train, evaluate=evaluate, epochs=epochs, patience=patience,
-                           log=log, name=f"{arch}")
+        history = fit_loop(
+            model,
+            train,
+            evaluate=evaluate,
+            epochs=epochs,
+            patience=patience,
+            log=log,
+            name=f"{arch}",
+        )
     return model, history
 
 
@@ -267,7 +278,7 @@ def load_classifier(path: str | Path, size: int | None = None):
     if len(inputs) != 1:
         raise InputError(f"{path}: expected one image input, found {len(inputs)} inputs")
     in_shape = tuple(inputs[0].shape)
-    ok_in = (len(in_shape) == 4 and in_shape[3] == 3 and in_shape[1] == in_shape[2])
+    ok_in = len(in_shape) == 4 and in_shape[3] == 3 and in_shape[1] == in_shape[2]
     if not ok_in:
         raise InputError(f"{path}: expected input shape (None, S, S, 3), found {in_shape}")
     if size is not None and in_shape[1] is not None and in_shape[1] != int(size):
@@ -318,10 +329,10 @@ def predict_logits(model, images: np.ndarray, idx: np.ndarray, batch_size: int =
         raise InputError(f"batch_size must be >= 1, got {batch_size}")
     out = np.empty(len(idx), dtype=np.float32)
     for start in range(0, len(idx), batch_size):
-        rows = idx[start:start + batch_size]
+        rows = idx[start : start + batch_size]
         x = to_model_input(read_rows(images, rows))
         if len(rows) < batch_size:
             x = np.concatenate([x, np.zeros((batch_size - len(rows),) + x.shape[1:], x.dtype)])
         z = np.asarray(model.predict_on_batch(x))
-        out[start:start + len(rows)] = z.reshape(batch_size, -1)[:len(rows), -1]
+        out[start : start + len(rows)] = z.reshape(batch_size, -1)[: len(rows), -1]
     return out

@@ -49,8 +49,7 @@ def auroc_with_ci(
         lo, hi = np.percentile(boots, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     else:
         lo = hi = np.nan
-    return {"auroc": auroc, "ci_low": float(lo), "ci_high": float(hi),
-            "n_boot": len(boots), "n": n}
+    return {"auroc": auroc, "ci_low": float(lo), "ci_high": float(hi), "n_boot": len(boots), "n": n}
 
 
 def evaluation_table(image_ids, labels, logits) -> pd.DataFrame:
@@ -62,10 +61,10 @@ def evaluation_table(image_ids, labels, logits) -> pd.DataFrame:
         raise InputError(
             f"image_ids ({len(ids)}), labels ({len(y)}) and logits ({len(z)}) differ in length"
         )
-    prob = np.where(z >= 0, 1.0 / (1.0 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) /
-                    (1.0 + np.exp(-np.abs(z))))
-    return pd.DataFrame({"image_id": ids, "label": y.astype(int), "logit": z,
-                         "probability": prob})
+    prob = np.where(
+        z >= 0, 1.0 / (1.0 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1.0 + np.exp(-np.abs(z)))
+    )
+    return pd.DataFrame({"image_id": ids, "label": y.astype(int), "logit": z, "probability": prob})
 
 
 def evaluate_classifier(

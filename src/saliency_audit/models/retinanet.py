@@ -39,14 +39,26 @@ CLASS_PRIOR = 0.01  # initial foreground probability of every anchor (RetinaNet 
 
 # ResNet image encoders (keras-hub ResNetBackbone configs, ResNet-v1 "basic"/"bottleneck").
 BACKBONES: dict[str, dict] = {
-    "tiny": {"stackwise_num_filters": [64, 32, 32, 32], "stackwise_num_blocks": [1, 1, 1, 1],
-             "block_type": "basic_block"},
-    "resnet18": {"stackwise_num_filters": [64, 128, 256, 512],
-                 "stackwise_num_blocks": [2, 2, 2, 2], "block_type": "basic_block"},
-    "resnet34": {"stackwise_num_filters": [64, 128, 256, 512],
-                 "stackwise_num_blocks": [3, 4, 6, 3], "block_type": "basic_block"},
-    "resnet50": {"stackwise_num_filters": [64, 128, 256, 512],
-                 "stackwise_num_blocks": [3, 4, 6, 3], "block_type": "bottleneck_block"},
+    "tiny": {
+        "stackwise_num_filters": [64, 32, 32, 32],
+        "stackwise_num_blocks": [1, 1, 1, 1],
+        "block_type": "basic_block",
+    },
+    "resnet18": {
+        "stackwise_num_filters": [64, 128, 256, 512],
+        "stackwise_num_blocks": [2, 2, 2, 2],
+        "block_type": "basic_block",
+    },
+    "resnet34": {
+        "stackwise_num_filters": [64, 128, 256, 512],
+        "stackwise_num_blocks": [3, 4, 6, 3],
+        "block_type": "basic_block",
+    },
+    "resnet50": {
+        "stackwise_num_filters": [64, 128, 256, 512],
+        "stackwise_num_blocks": [3, 4, 6, 3],
+        "block_type": "bottleneck_block",
+    },
 }
 
 
@@ -81,7 +93,7 @@ def boxes_to_score_map(boxes, scores, size: int | tuple[int, int]) -> np.ndarray
     r1 = np.clip(np.ceil(b[:, 3] - 0.5), 0, h).astype(int)
     for i in range(len(b)):
         if c1[i] > c0[i] and r1[i] > r0[i]:
-            view = out[r0[i]:r1[i], c0[i]:c1[i]]
+            view = out[r0[i] : r1[i], c0[i] : c1[i]]
             np.maximum(view, s[i], out=view)
     return out
 
@@ -117,33 +129,48 @@ def build_retinanet(
     import keras_hub
 
     if backbone not in BACKBONES:
-        raise InputError(f"unknown RetinaNet backbone {backbone!r}; valid: "
-                         f"{', '.join(BACKBONES)}")
+        raise InputError(f"unknown RetinaNet backbone {backbone!r}; valid: {', '.join(BACKBONES)}")
     size = int(size)
     if size < 32:
         raise InputError(f"RetinaNet needs images of at least 32 px, got {size}")
     max_level = default_max_level(size) if max_level is None else int(max_level)
     shape = (size, size, 3)
     encoder = keras_hub.models.ResNetBackbone(
-        input_conv_filters=[64], input_conv_kernel_sizes=[7],
-        stackwise_num_strides=[1, 2, 2, 2], image_shape=shape, **BACKBONES[backbone],
+        input_conv_filters=[64],
+        input_conv_kernel_sizes=[7],
+        stackwise_num_strides=[1, 2, 2, 2],
+        image_shape=shape,
+        **BACKBONES[backbone],
     )
     retina_backbone = keras_hub.models.RetinaNetBackbone(
-        image_encoder=encoder, min_level=min_level, max_level=max_level, use_p5=False,
+        image_encoder=encoder,
+        min_level=min_level,
+        max_level=max_level,
+        use_p5=False,
         image_shape=shape,
     )
     anchors = keras_hub.layers.AnchorGenerator(
-        "xyxy", min_level=min_level, max_level=max_level, num_scales=3,
-        aspect_ratios=[0.5, 1.0, 2.0], anchor_size=float(anchor_size),
+        "xyxy",
+        min_level=min_level,
+        max_level=max_level,
+        num_scales=3,
+        aspect_ratios=[0.5, 1.0, 2.0],
+        anchor_size=float(anchor_size),
     )
     decoder = keras_hub.layers.NonMaxSuppression(
-        bounding_box_format="xyxy", from_logits=True, iou_threshold=0.5,
-        confidence_threshold=float(score_floor), max_detections=int(max_detections),
+        bounding_box_format="xyxy",
+        from_logits=True,
+        iou_threshold=0.5,
+        confidence_threshold=float(score_floor),
+        max_detections=int(max_detections),
     )
     model = keras_hub.models.RetinaNetObjectDetector(
-        backbone=retina_backbone, num_classes=1, bounding_box_format="xyxy",
+        backbone=retina_backbone,
+        num_classes=1,
+        bounding_box_format="xyxy",
         anchor_generator=anchors,
-        pre_logits_num_conv_layers=int(head_convs), prediction_decoder=decoder,
+        pre_logits_num_conv_layers=int(head_convs),
+        prediction_decoder=decoder,
     )
     # keras-hub 0.32 puts the focal-loss prior bias (-log(99)) on the *box* head and zeros on
     # the classification head; the RetinaNet paper does the opposite.  With the prior on the
@@ -190,8 +217,11 @@ def set_bn_momentum(model, momentum: float) -> int:
     momentum = float(momentum)
     if not 0.0 <= momentum < 1.0:
         raise InputError(f"bn_momentum must lie in [0, 1), got {momentum}")
-    layers = [la for la in model._flatten_layers(include_self=False, recursive=True)
-              if isinstance(la, keras.layers.BatchNormalization)]
+    layers = [
+        la
+        for la in model._flatten_layers(include_self=False, recursive=True)
+        if isinstance(la, keras.layers.BatchNormalization)
+    ]
     for layer in layers:
         layer.momentum = momentum
     return len(layers)
@@ -201,10 +231,13 @@ def _pad_boxes(boxes_per_image: Sequence, rows: np.ndarray, max_boxes: int) -> d
     boxes = np.full((len(rows), max_boxes, 4), -1.0, dtype=np.float32)
     labels = np.full((len(rows), max_boxes), -1.0, dtype=np.float32)
     for j, r in enumerate(rows):
-        b = inclusive_to_edges(boxes_per_image[r]) if len(boxes_per_image[r]) else \
-            np.zeros((0, 4), np.float32)
-        boxes[j, :len(b)] = b
-        labels[j, :len(b)] = 0.0
+        b = (
+            inclusive_to_edges(boxes_per_image[r])
+            if len(boxes_per_image[r])
+            else np.zeros((0, 4), np.float32)
+        )
+        boxes[j, : len(b)] = b
+        labels[j, : len(b)] = 0.0
     return {"boxes": boxes, "labels": labels}
 
 
@@ -214,10 +247,16 @@ def _check_boxes(boxes_per_image: Sequence, n: int, size: int) -> int:
     max_boxes = 1
     for i, b in enumerate(boxes_per_image):
         arr = np.asarray(b, dtype=np.float64).reshape(-1, 4) if len(b) else np.zeros((0, 4))
-        if arr.size and ((arr[:, 2] < arr[:, 0]).any() or (arr[:, 3] < arr[:, 1]).any()
-                         or arr.min() < 0 or arr.max() >= size):
-            raise InputError(f"boxes_per_image[{i}]: boxes must be inclusive (x0, y0, x1, y1) "
-                             f"with 0 <= x0 <= x1 < {size}; got {arr.tolist()}")
+        if arr.size and (
+            (arr[:, 2] < arr[:, 0]).any()
+            or (arr[:, 3] < arr[:, 1]).any()
+            or arr.min() < 0
+            or arr.max() >= size
+        ):
+            raise InputError(
+                f"boxes_per_image[{i}]: boxes must be inclusive (x0, y0, x1, y1) "
+                f"with 0 <= x0 <= x1 < {size}; got {arr.tolist()}"
+            )
         max_boxes = max(max_boxes, len(arr))
     return max_boxes
 
@@ -271,8 +310,9 @@ def train_retinanet(
         raise InputError(f"val_batch_size must be >= 1, got {val_batch_size}")
 
     keras.utils.set_random_seed(int(seed))
-    model = build_retinanet(size, backbone=backbone, anchor_size=anchor_size,
-                            head_convs=head_convs, min_level=min_level)
+    model = build_retinanet(
+        size, backbone=backbone, anchor_size=anchor_size, head_convs=head_convs, min_level=min_level
+    )
     if bn_momentum is not None:
         set_bn_momentum(model, bn_momentum)
     model.compile(
@@ -281,23 +321,25 @@ def train_retinanet(
     )
 
     def make_batch(rows, rng):
-        return to_model_input(read_rows(images, rows)), _pad_boxes(boxes_per_image, rows,
-                                                                   max_boxes)
+        return to_model_input(read_rows(images, rows)), _pad_boxes(boxes_per_image, rows, max_boxes)
 
-    train_boxes = [inclusive_to_edges(boxes_per_image[r]) for r in train_idx
-                   if len(boxes_per_image[r])]
+    train_boxes = [
+        inclusive_to_edges(boxes_per_image[r]) for r in train_idx if len(boxes_per_image[r])
+    ]
     if train_boxes:
         best = max_anchor_iou(np.concatenate(train_boxes), anchor_boxes(model, size))
         unmatched = float(np.mean(best < 0.5))
         if unmatched > 0:
-            log.warning("%.0f%% of training boxes overlap no anchor with IoU >= 0.5 and teach "
-                        "nothing (anchor_size=%s); consider a smaller/larger anchor_size",
-                        100 * unmatched, anchor_size)
+            log.warning(
+                "%.0f%% of training boxes overlap no anchor with IoU >= 0.5 and teach "
+                "nothing (anchor_size=%s); consider a smaller/larger anchor_size",
+                100 * unmatched,
+                anchor_size,
+            )
     else:
         log.warning("no training image has a box: RetinaNet learns background only")
 
-    train = Batches(train_idx, batch_size, make_batch, shuffle=True, seed=seed,
-                    drop_remainder=True)
+    train = Batches(train_idx, batch_size, make_batch, shuffle=True, seed=seed, drop_remainder=True)
     # equal-sized validation chunks (one trace): ceil(n / ceil(n / val_batch_size)) each
     n_val_chunks = max(1, math.ceil(len(val_idx) / int(val_batch_size)))
     val_chunks = np.array_split(val_idx, n_val_chunks) if val_idx.size else []
@@ -314,9 +356,16 @@ def train_retinanet(
         return {"val_loss": total / len(val_idx)}
 
     with graph_optimizer_off():
-        history = fit_loop(model, train, evaluate=evaluate, epochs=epochs, patience=patience,
-                           log=log, name="retinanet", train_on_batch=lambda x, y:
-                           keras.Model.train_on_batch(model, x, y, return_dict=True))
+        history = fit_loop(
+            model,
+            train,
+            evaluate=evaluate,
+            epochs=epochs,
+            patience=patience,
+            log=log,
+            name="retinanet",
+            train_on_batch=lambda x, y: keras.Model.train_on_batch(model, x, y, return_dict=True),
+        )
     return model, history
 
 
@@ -333,20 +382,22 @@ def load_retinanet(path):
     path = Path(path)
     model = load_keras_file(path, "RetinaNet model")
     if not isinstance(model, keras_hub.models.RetinaNetObjectDetector):
-        raise InputError(f"{path}: expected a keras-hub RetinaNetObjectDetector, found "
-                         f"{type(model).__name__}")
+        raise InputError(
+            f"{path}: expected a keras-hub RetinaNetObjectDetector, found {type(model).__name__}"
+        )
     return model
 
 
-def predict_boxes(model, images: np.ndarray, idx: np.ndarray, *, score_threshold: float,
-                  batch_size: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
+def predict_boxes(
+    model, images: np.ndarray, idx: np.ndarray, *, score_threshold: float, batch_size: int = 8
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Detections per image: ``[(edge boxes (k, 4) float32, scores (k,) float32), ...]``."""
     check_stack("images", images)
     idx = check_indices("idx", idx, images.shape[0], allow_empty=True)
     result = []
     batch_size = int(batch_size)
     for start in range(0, len(idx), batch_size):
-        rows = idx[start:start + batch_size]
+        rows = idx[start : start + batch_size]
         x = to_model_input(read_rows(images, rows))
         # Eager forward pass + keras-hub's decoder (anchor decoding, NMS).  Not model.predict /
         # predict_on_batch: keras-hub's NMS fails once Keras retraces with a dynamic batch size,
@@ -356,15 +407,20 @@ def predict_boxes(model, images: np.ndarray, idx: np.ndarray, *, score_threshold
         conf = np.asarray(pred["confidence"], dtype=np.float32)
         count = np.asarray(pred["num_detections"]).astype(int)
         for j in range(len(rows)):
-            b, c = boxes[j, :count[j]], conf[j, :count[j]]
+            b, c = boxes[j, : count[j]], conf[j, : count[j]]
             keep = c >= score_threshold
             result.append((b[keep], c[keep]))
     return result
 
 
 def predict_score_maps(
-    model, images: np.ndarray, idx: np.ndarray, *, score_threshold: float,
-    batch_size: int = 8, out: np.ndarray | None = None,
+    model,
+    images: np.ndarray,
+    idx: np.ndarray,
+    *,
+    score_threshold: float,
+    batch_size: int = 8,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Score maps ``float32 (len(idx), S, S)`` in [0, 1]: every detection with confidence
     ``>= score_threshold`` is filled with its confidence; overlaps take the max.
@@ -378,8 +434,7 @@ def predict_score_maps(
         out = np.empty((n, s, s), dtype=np.float32)
     elif out.shape != (n, s, s):
         raise InputError(f"out: expected shape {(n, s, s)}, got {out.shape}")
-    dets = predict_boxes(model, images, idx, score_threshold=score_threshold,
-                         batch_size=batch_size)
+    dets = predict_boxes(model, images, idx, score_threshold=score_threshold, batch_size=batch_size)
     for j, (b, c) in enumerate(dets):
         out[j] = boxes_to_score_map(b, np.clip(c, 0.0, 1.0), s)
     return out

@@ -8,9 +8,7 @@ import logging
 logger = logging.getLogger(__name__)
 
 
-def configure_tensorflow(
-    threads: int | None, deterministic: bool = True, *, seed: int
-) -> None:
+def configure_tensorflow(threads: int | None, deterministic: bool = True, *, seed: int) -> None:
     """Configure TensorFlow/Keras for one job; call it before building any model.
 
     - every visible GPU grows its memory on demand (a job shares the card politely);
@@ -34,10 +32,14 @@ def configure_tensorflow(
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         for setter, getter in (
-            (tf.config.threading.set_intra_op_parallelism_threads,
-             tf.config.threading.get_intra_op_parallelism_threads),
-            (tf.config.threading.set_inter_op_parallelism_threads,
-             tf.config.threading.get_inter_op_parallelism_threads),
+            (
+                tf.config.threading.set_intra_op_parallelism_threads,
+                tf.config.threading.get_intra_op_parallelism_threads,
+            ),
+            (
+                tf.config.threading.set_inter_op_parallelism_threads,
+                tf.config.threading.get_inter_op_parallelism_threads,
+            ),
         ):
             if getter() == threads:
                 continue

@@ -32,14 +32,16 @@ def build_unet(size: int, base_filters: int = 16, depth: int = 4, batch_norm: bo
     if depth < 1 or base_filters < 1:
         raise InputError(f"U-Net depth and base_filters must be >= 1, got {depth}, {base_filters}")
     if size % (2**depth):
-        raise InputError(f"U-Net with depth {depth} needs a size divisible by {2**depth}, "
-                         f"got {size}")
+        raise InputError(
+            f"U-Net with depth {depth} needs a size divisible by {2**depth}, got {size}"
+        )
     layers = keras.layers
 
     def conv_block(x, filters, name):
         for j in (1, 2):
-            x = layers.Conv2D(filters, 3, padding="same", use_bias=not batch_norm,
-                              name=f"{name}_conv{j}")(x)
+            x = layers.Conv2D(
+                filters, 3, padding="same", use_bias=not batch_norm, name=f"{name}_conv{j}"
+            )(x)
             if batch_norm:
                 x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn{j}")(x)
             x = layers.ReLU(name=f"{name}_relu{j}")(x)
@@ -54,8 +56,7 @@ def build_unet(size: int, base_filters: int = 16, depth: int = 4, batch_norm: bo
         x = layers.MaxPooling2D(2, name=f"enc{level}_pool")(x)
     x = conv_block(x, base_filters * 2**depth, "bottleneck")
     for level in reversed(range(depth)):
-        x = layers.Conv2DTranspose(base_filters * 2**level, 2, strides=2,
-                                   name=f"dec{level}_up")(x)
+        x = layers.Conv2DTranspose(base_filters * 2**level, 2, strides=2, name=f"dec{level}_up")(x)
         x = layers.Concatenate(name=f"dec{level}_concat")([x, skips[level]])
         x = conv_block(x, base_filters * 2**level, f"dec{level}")
     logits = layers.Conv2D(1, 1, name="mask_logits")(x)
@@ -84,8 +85,9 @@ def _np_bce_dice(y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     axes = tuple(range(1, z.ndim))
     bce = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))), axis=axes)
     p = 1.0 / (1.0 + np.exp(-z))
-    dice = (2 * (p * y).sum(axis=axes) + DICE_SMOOTH) / (p.sum(axis=axes) + y.sum(axis=axes)
-                                                          + DICE_SMOOTH)
+    dice = (2 * (p * y).sum(axis=axes) + DICE_SMOOTH) / (
+        p.sum(axis=axes) + y.sum(axis=axes) + DICE_SMOOTH
+    )
     return bce + 1.0 - dice, dice
 
 
@@ -119,8 +121,9 @@ def train_unet(
     check_stack("images", images, size)
     check_stack("masks", masks, size)
     if masks.shape[0] != images.shape[0]:
-        raise InputError(f"masks ({masks.shape[0]}) and images ({images.shape[0]}) differ in "
-                         "number")
+        raise InputError(
+            f"masks ({masks.shape[0]}) and images ({images.shape[0]}) differ in number"
+        )
     train_idx = check_indices("train_idx", train_idx, images.shape[0])
     val_idx = check_indices("val_idx", val_idx, images.shape[0], allow_empty=True)
     if val_idx.size == 0:
@@ -128,8 +131,11 @@ def train_unet(
 
     keras.utils.set_random_seed(int(seed))
     model = build_unet(size, base_filters=base_filters, depth=depth, batch_norm=batch_norm)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)),
-                  loss=bce_dice_loss, jit_compile=False)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=float(learning_rate)),
+        loss=bce_dice_loss,
+        jit_compile=False,
+    )
 
     def make_batch(rows, rng):
         x = _unet_input(read_rows(images, rows))
@@ -143,15 +149,18 @@ def train_unet(
             return {"val_loss": math.nan, "val_dice": math.nan}
         losses, dices = [], []
         for start in range(0, len(val_idx), batch_size):
-            x, y = make_batch(val_idx[start:start + batch_size], None)
+            x, y = make_batch(val_idx[start : start + batch_size], None)
             loss, dice = _np_bce_dice(y, np.asarray(m.predict_on_batch(x)))
             losses.append(loss)
             dices.append(dice)
-        return {"val_loss": float(np.concatenate(losses).mean()),
-                "val_dice": float(np.concatenate(dices).mean())}
+        return {
+            "val_loss": float(np.concatenate(losses).mean()),
+            "val_dice": float(np.concatenate(dices).mean()),
+        }
 
-    history = fit_loop(model, train, evaluate=evaluate, epochs=epochs, patience=patience,
-                       log=log, name="unet")
+    history = fit_loop(
+        model, train, evaluate=evaluate, epochs=epochs, patience=patience, log=log, name="unet"
+    )
     return model, history
 
 
@@ -166,13 +175,18 @@ def load_unet(path):
     shape_in = tuple(getattr(model, "input_shape", ()))
     shape_out = tuple(getattr(model, "output_shape", ()))
     if len(shape_in) != 4 or shape_in[-1] != 1 or shape_out != shape_in:
-        raise InputError(f"{path}: expected a U-Net (None, S, S, 1) -> (None, S, S, 1), found "
-                         f"{shape_in} -> {shape_out}")
+        raise InputError(
+            f"{path}: expected a U-Net (None, S, S, 1) -> (None, S, S, 1), found "
+            f"{shape_in} -> {shape_out}"
+        )
     return model
 
 
 def predict_maps(
-    model, images: np.ndarray, idx: np.ndarray, batch_size: int = 16,
+    model,
+    images: np.ndarray,
+    idx: np.ndarray,
+    batch_size: int = 16,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per-pixel probabilities ``float32 (len(idx), S, S)`` in [0, 1] for rows ``idx``.
@@ -187,7 +201,7 @@ def predict_maps(
     elif out.shape != (len(idx), s, s):
         raise InputError(f"out: expected shape {(len(idx), s, s)}, got {out.shape}")
     for start in range(0, len(idx), int(batch_size)):
-        rows = idx[start:start + int(batch_size)]
+        rows = idx[start : start + int(batch_size)]
         z = np.asarray(model.predict_on_batch(_unet_input(read_rows(images, rows))))
-        out[start:start + len(rows)] = (1.0 / (1.0 + np.exp(-z[..., 0].astype(np.float64))))
+        out[start : start + len(rows)] = 1.0 / (1.0 + np.exp(-z[..., 0].astype(np.float64)))
     return out

@@ -2,25 +2,33 @@
 
 >>> engine = SaliencyEngine(model, "SG", batch_size=32)          # doctest: +SKIP
 >>> engine.compute_maps(images, indices, "sg.npy", seed=0)        # doctest: +SKIP
+
+The method classes and :mod:`~saliency_audit.saliency.registry` import without TensorFlow (the
+workflow checks method names and parameters when it parses the config); the engine, the model
+functions and the guided copy load TensorFlow when first used.
 """
 
-from saliency_audit.saliency.base import Plan, SaliencyMethod, image_seed, plan_batches
-from saliency_audit.saliency.engine import SaliencyEngine
-from saliency_audit.saliency.model_functions import ModelContext, ModelFunction
-from saliency_audit.saliency.postprocess import postprocess, postprocess_batch
-from saliency_audit.saliency.registry import METHODS, get_method, method_names
+from importlib import import_module
 
-__all__ = [
-    "METHODS",
-    "ModelContext",
-    "ModelFunction",
-    "Plan",
-    "SaliencyEngine",
-    "SaliencyMethod",
-    "get_method",
-    "image_seed",
-    "method_names",
-    "plan_batches",
-    "postprocess",
-    "postprocess_batch",
-]
+_EXPORTS = {
+    "METHODS": "registry",
+    "get_method": "registry",
+    "method_names": "registry",
+    "Plan": "base",
+    "SaliencyMethod": "base",
+    "image_seed": "base",
+    "plan_batches": "base",
+    "SaliencyEngine": "engine",
+    "ModelContext": "model_functions",
+    "ModelFunction": "model_functions",
+    "postprocess": "postprocess",
+    "postprocess_batch": "postprocess",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -39,7 +39,8 @@ class SaliencyEngine:
     configured :class:`SaliencyMethod`. ``batch_size``: most model inputs per compiled call
     (noise samples, integration steps and images are packed into it). ``gradcam_layer``: the
     layer GCAM/GGCAM read. ``positive_class``: explain the positive-class logit (True) or each
-    image's predicted class.
+    image's predicted class. ``context``: a :class:`ModelContext` of the same model to share
+    (with its ``fixed_batch``, methods share one compiled function per kind).
     """
 
     def __init__(
@@ -50,6 +51,7 @@ class SaliencyEngine:
         batch_size: int = 32,
         gradcam_layer: str | None = None,
         positive_class: bool = True,
+        context: ModelContext | None = None,
     ):
         if isinstance(model, str | os.PathLike):
             import keras
@@ -67,7 +69,18 @@ class SaliencyEngine:
         if isinstance(batch_size, bool) or int(batch_size) < 1:
             raise InputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         self.batch_size = int(batch_size)
-        self.ctx = ModelContext(model, positive_class=positive_class, gradcam_layer=gradcam_layer)
+        if context is not None:  # share compiled functions with other methods of the job
+            if context.model is not model:
+                raise InputError("context belongs to another model")
+            if context.positive_class != positive_class or (
+                gradcam_layer and context.gradcam_layer != gradcam_layer
+            ):
+                raise InputError("context was made with other positive_class / gradcam_layer")
+            self.ctx = context
+        else:
+            self.ctx = ModelContext(
+                model, positive_class=positive_class, gradcam_layer=gradcam_layer
+            )
         if self.method.needs_gradcam_layer and not gradcam_layer:
             raise InputError(
                 f"saliency method {self.method.name} needs gradcam_layer (e.g. 'mixed10' for "

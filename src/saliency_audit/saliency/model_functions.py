@@ -145,9 +145,17 @@ class ModelContext:
     ``model``: a built Keras 3 model, input ``(None, S, S, 3)``, output ``(None, 1)`` logits.
     ``positive_class``: explain the positive class (True) or each image's predicted class.
     ``gradcam_layer``: name of the convolutional layer Grad-CAM reads (e.g. ``"mixed10"``).
+    ``fixed_batch``: compile every function at this one batch size (see :meth:`function`).
     """
 
-    def __init__(self, model, *, positive_class: bool = True, gradcam_layer: str | None = None):
+    def __init__(
+        self,
+        model,
+        *,
+        positive_class: bool = True,
+        gradcam_layer: str | None = None,
+        fixed_batch: int | None = None,
+    ):
         if not isinstance(model, keras.Model):
             raise InputError(f"expected a keras.Model, got {type(model).__name__}")
         if len(model.inputs) != 1 or len(model.outputs) != 1:
@@ -165,6 +173,7 @@ class ModelContext:
         self.image_shape = (self.size, self.size, 3)
         self.positive_class = bool(positive_class)
         self.gradcam_layer = gradcam_layer
+        self.fixed_batch = int(fixed_batch) if fixed_batch else None
         self.trace_counts: collections.Counter = collections.Counter()
         self._functions: dict = {}
         self._models: dict = {}
@@ -185,7 +194,7 @@ class ModelContext:
             if kind in ("forward", "input"):
                 self._models[kind] = self.model
             elif kind == "guided":
-                from saliency_audit.saliency.guided_backprop import guided_model
+                from saliency_audit.saliency._guided import guided_model
 
                 self._models[kind] = guided_model(self.model)
             elif kind == "gradcam":
@@ -205,8 +214,23 @@ class ModelContext:
                 raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
         return self._models[kind]
 
+    def sync_weights(self) -> None:
+        """Call after changing the model's weights in place (e.g. randomization): compiled
+        functions read the variables directly; only guided copies of layers need a refresh."""
+        if "guided" in self._models:
+            from saliency_audit.saliency._guided import sync_guided_weights
+
+            sync_guided_weights(self._models["guided"])
+
     def function(self, kind: str, batch: int | None) -> ModelFunction:
-        """Compiled ``kind`` function at fixed ``batch`` (``None``: unpadded, any batch)."""
+        """Compiled ``kind`` function at fixed ``batch`` (``None``: unpadded, any batch).
+
+        With ``fixed_batch``, every batch up to it compiles at ``fixed_batch`` (inputs padded):
+        methods sharing this context then share one trace per kind, which on a CPU costs
+        seconds for a large network, far more than the padded inputs.
+        """
+        if self.fixed_batch and batch is not None and batch <= self.fixed_batch:
+            batch = self.fixed_batch
         key = (kind, batch)
         if key not in self._functions:
             self._functions[key] = ModelFunction(

@@ -33,7 +33,8 @@ __all__ = [
 def _keywords(writer) -> tuple[set[str], set[str]]:
     """(allowed, required) keyword parameters of ``writer`` other than ``root``/``seed``."""
     params = [
-        p for p in inspect.signature(writer).parameters.values()
+        p
+        for p in inspect.signature(writer).parameters.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "seed"
     ]
     return {p.name for p in params}, {p.name for p in params if p.default is p.empty}
@@ -47,15 +48,17 @@ def synthesize(fmt: str, root: str | os.PathLike, params: dict, seed: int) -> di
     missing key raises :class:`InputError` naming it.  Returns the writer's summary.
     """
     if fmt not in WRITERS:
-        raise InputError(f"synthesize: unknown dataset format {fmt!r}; expected one of "
-                         f"{sorted(WRITERS)}")
+        raise InputError(
+            f"synthesize: unknown dataset format {fmt!r}; expected one of {sorted(WRITERS)}"
+        )
     writer = WRITERS[fmt]
     allowed, required = _keywords(writer)
     params = dict(params or {})
     for key in params:
         if key not in allowed:
-            raise InputError(f"synthesize {fmt}: unknown parameter {key!r}; expected some of "
-                             f"{sorted(allowed)}")
+            raise InputError(
+                f"synthesize {fmt}: unknown parameter {key!r}; expected some of {sorted(allowed)}"
+            )
     for key in sorted(required - set(params)):
         raise InputError(f"synthesize {fmt}: missing parameter {key!r}")
     return writer(root, seed=seed, **params)

@@ -164,8 +164,11 @@ def dcmtk_uids(rng: np.random.Generator, n: int) -> list[tuple[str, str, str]]:
         c = counter + 3 * i
         tail = f"{DCMTK_SITE}.{proc}.{ts}"
         out.append(
-            (f"{DCMTK_ROOT}.2.{tail}.{c + 1}", f"{DCMTK_ROOT}.3.{tail}.{c}",
-             f"{DCMTK_ROOT}.4.{tail}.{c + 2}")
+            (
+                f"{DCMTK_ROOT}.2.{tail}.{c + 1}",
+                f"{DCMTK_ROOT}.3.{tail}.{c}",
+                f"{DCMTK_ROOT}.4.{tail}.{c + 2}",
+            )
         )
     return out
 
@@ -231,8 +234,14 @@ class Progress:
         if done % self.step and done != self.total:
             return
         rate = done / max(self.seconds, 1e-9)
-        LOG.info("%s: %d/%d images (%.0f%%), %.1f images/s", self.label, done, self.total,
-                 100.0 * done / self.total, rate)
+        LOG.info(
+            "%s: %d/%d images (%.0f%%), %.1f images/s",
+            self.label,
+            done,
+            self.total,
+            100.0 * done / self.total,
+            rate,
+        )
 
 
 def check_count(name: str, value, minimum: int = 1) -> int:

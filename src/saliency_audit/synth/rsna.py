@@ -114,14 +114,26 @@ def rsna_records(
         for i in range(n_images):
             image_rng = np.random.default_rng([seed, _STREAM, 1, i])
             phantom = draw_phantom(
-                image_rng, size, "pneumonia" if labels[i] == OPACITY else None,
-                shortcut=bool(shortcut[i]), abnormal=labels[i] == NOT_NORMAL,
+                image_rng,
+                size,
+                "pneumonia" if labels[i] == OPACITY else None,
+                shortcut=bool(shortcut[i]),
+                abnormal=labels[i] == NOT_NORMAL,
             )
             study, series, sop = uids[i]
             yield RsnaRecord(
-                index=i, patient_id=ids[i], study_uid=study, series_uid=series, sop_uid=sop,
-                age=ages[i], sex=str(sexes[i]), view=str(views[i]), study_date=dates[i][0],
-                study_time=dates[i][1], label=str(labels[i]), shortcut=bool(shortcut[i]),
+                index=i,
+                patient_id=ids[i],
+                study_uid=study,
+                series_uid=series,
+                sop_uid=sop,
+                age=ages[i],
+                sex=str(sexes[i]),
+                view=str(views[i]),
+                study_date=dates[i][0],
+                study_time=dates[i][1],
+                label=str(labels[i]),
+                shortcut=bool(shortcut[i]),
                 phantom=phantom,
             )
 
@@ -150,21 +162,38 @@ def write_rsna(
     ``seconds``.
     """
     records = rsna_records(
-        n_images=n_images, positive_rate=positive_rate, size=size, seed=seed,
-        shortcut_rate=shortcut_rate, not_normal_rate=not_normal_rate,
+        n_images=n_images,
+        positive_rate=positive_rate,
+        size=size,
+        seed=seed,
+        shortcut_rate=shortcut_rate,
+        not_normal_rate=not_normal_rate,
     )
     rows: list[tuple[str, list[str], list[str]]] = []  # (patientId, label rows, class rows)
-    summary = {"format": "rsna", "n_images": 0, "n_positive": 0, "n_boxes": 0,
-               "n_not_normal": 0, "n_shortcut": 0}
+    summary = {
+        "format": "rsna",
+        "n_images": 0,
+        "n_positive": 0,
+        "n_boxes": 0,
+        "n_not_normal": 0,
+        "n_shortcut": 0,
+    }
     progress = Progress("rsna", int(n_images))
     with atomic_directory(root) as tmp:
         for rec in records:
             write_cr_dicom(
-                Path(tmp) / rec.relpath, rec.phantom.image,
-                patient_id=rec.patient_id, patient_name=rec.patient_id,
-                study_uid=rec.study_uid, series_uid=rec.series_uid, sop_uid=rec.sop_uid,
-                age=rec.age, sex=rec.sex, view=rec.view,
-                study_date=rec.study_date, study_time=rec.study_time,
+                Path(tmp) / rec.relpath,
+                rec.phantom.image,
+                patient_id=rec.patient_id,
+                patient_name=rec.patient_id,
+                study_uid=rec.study_uid,
+                series_uid=rec.series_uid,
+                sop_uid=rec.sop_uid,
+                age=rec.age,
+                sex=rec.sex,
+                view=rec.view,
+                study_date=rec.study_date,
+                study_time=rec.study_time,
             )
             if rec.positive:
                 boxes = rec.phantom.boxes

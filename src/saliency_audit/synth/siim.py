@@ -97,13 +97,17 @@ def siim_records(
 
     # patients: the first n_pairs own two images each; images are shuffled over patients
     n_pairs = min(split_count(n_images, multi_rate) // 2, n_images // 2)
-    owner = np.concatenate([np.repeat(np.arange(n_pairs), 2),
-                            np.arange(n_pairs, n_images - n_pairs)])
+    owner = np.concatenate(
+        [np.repeat(np.arange(n_pairs), 2), np.arange(n_pairs, n_images - n_pairs)]
+    )
     owner = owner[rng.permutation(n_images)]
     n_patients = n_images - n_pairs
     patients = [
-        (uuid4_like(rng), f"{int(np.clip(rng.normal(48, 16), 5, 92)):03d}Y",
-         "M" if rng.random() < 0.55 else "F")
+        (
+            uuid4_like(rng),
+            f"{int(np.clip(rng.normal(48, 16), 5, 92)):03d}Y",
+            "M" if rng.random() < 0.55 else "F",
+        )
         for _ in range(n_patients)
     ]
     uids = dcmtk_uids(rng, n_images)
@@ -114,16 +118,27 @@ def siim_records(
         for i in range(n_images):
             image_rng = np.random.default_rng([seed, _STREAM, 1, i])
             phantom = draw_phantom(
-                image_rng, size, "pneumothorax" if positive[i] else None,
+                image_rng,
+                size,
+                "pneumothorax" if positive[i] else None,
                 shortcut=bool(shortcut[i]),
             )
             pid, age, sex = patients[owner[i]]
             study, series, sop = uids[i]
             yield SiimRecord(
-                index=i, image_id=sop, study_uid=study, series_uid=series, patient_id=pid,
-                age=age, sex=sex, view=str(views[i]), study_date=dates[i][0],
-                study_time=dates[i][1], positive=bool(positive[i]),
-                shortcut=bool(shortcut[i]), phantom=phantom,
+                index=i,
+                image_id=sop,
+                study_uid=study,
+                series_uid=series,
+                patient_id=pid,
+                age=age,
+                sex=sex,
+                view=str(views[i]),
+                study_date=dates[i][0],
+                study_time=dates[i][1],
+                positive=bool(positive[i]),
+                shortcut=bool(shortcut[i]),
+                phantom=phantom,
             )
 
     return generate()
@@ -153,23 +168,33 @@ def write_siim(
     if rle_mode not in rle.MODES:
         raise InputError(f"synth parameter rle_mode={rle_mode!r}: expected one of {rle.MODES}")
     records = siim_records(
-        n_images=n_images, positive_rate=positive_rate, size=size, seed=seed,
-        shortcut_rate=shortcut_rate, multi_image_patient_rate=multi_image_patient_rate,
+        n_images=n_images,
+        positive_rate=positive_rate,
+        size=size,
+        seed=seed,
+        shortcut_rate=shortcut_rate,
+        multi_image_patient_rate=multi_image_patient_rate,
     )
     sep = ", " if stage == 1 else ","
     lines = [f"ImageId{sep}EncodedPixels"]
-    summary = {"format": "siim", "n_images": 0, "n_positive": 0, "n_regions": 0,
-               "n_shortcut": 0}
+    summary = {"format": "siim", "n_images": 0, "n_positive": 0, "n_regions": 0, "n_shortcut": 0}
     patients = set()
     progress = Progress("siim", int(n_images))
     with atomic_directory(root) as tmp:
         for rec in records:
             write_cr_dicom(
-                Path(tmp) / rec.relpath, rec.phantom.image,
-                patient_id=rec.patient_id, patient_name=rec.patient_id,
-                study_uid=rec.study_uid, series_uid=rec.series_uid, sop_uid=rec.image_id,
-                age=rec.age, sex=rec.sex, view=rec.view,
-                study_date=rec.study_date, study_time=rec.study_time,
+                Path(tmp) / rec.relpath,
+                rec.phantom.image,
+                patient_id=rec.patient_id,
+                patient_name=rec.patient_id,
+                study_uid=rec.study_uid,
+                series_uid=rec.series_uid,
+                sop_uid=rec.image_id,
+                age=rec.age,
+                sex=rec.sex,
+                view=rec.view,
+                study_date=rec.study_date,
+                study_time=rec.study_time,
             )
             if rec.positive:
                 for region in rec.phantom.regions:

@@ -1,0 +1,120 @@
+"""Weight randomization of a trained classifier: cascading (top-down) and independent.
+
+Every weight of a layer is re-drawn from that layer's own initializer (``kernel`` from
+``kernel_initializer``, BatchNorm ``gamma``/``moving_variance`` back to ones, ...), seeded per
+(block, layer, weight), so a block gets the same random values whichever step randomizes it:
+cascade step ``B`` = every block from the logits down to ``B`` re-drawn, the rest trained;
+independent step ``B`` = only ``B`` re-drawn.
+
+    >>> steps = randomization_steps(arch, ["logits", "mixed7", "stem"])    # doctest: +SKIP
+    >>> with randomized(model, arch, steps[1], seed=5):                    # doctest: +SKIP
+    ...     maps = engine.maps(images, rows, seed=0)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..seeds import derive_seed
+from .registry import Architecture, block_layers, get_architecture
+
+#: ``Variable.path`` last component -> the layer attribute holding its initializer
+_INITIALIZER_ATTR = {
+    "kernel": "kernel_initializer",
+    "depthwise_kernel": "depthwise_initializer",
+    "pointwise_kernel": "pointwise_initializer",
+    "bias": "bias_initializer",
+    "gamma": "gamma_initializer",
+    "beta": "beta_initializer",
+    "moving_mean": "moving_mean_initializer",
+    "moving_variance": "moving_variance_initializer",
+    "embeddings": "embeddings_initializer",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One randomization step: ``name`` (as in outputs), ``kind`` and the blocks it re-draws."""
+
+    name: str
+    kind: str  # "cascade" | "independent"
+    blocks: tuple[str, ...]
+
+
+def randomization_steps(
+    arch: Architecture | str, blocks: Sequence[str] | None = None, independent: bool = True
+) -> list[Step]:
+    """Steps for ``arch``: cascade ``cascade_<B>`` for each chosen cut point ``B`` (top-down;
+    ``blocks=None``: every block) and, with ``independent``, ``independent_<B>`` likewise."""
+    if isinstance(arch, str):
+        arch = get_architecture(arch)
+    names = arch.block_names
+    chosen = list(names) if blocks is None else list(blocks)
+    unknown = [b for b in chosen if b not in names]
+    if unknown:
+        raise InputError(
+            f"config key randomization.blocks: {', '.join(map(repr, unknown))} not a block of "
+            f"{arch.name} (its blocks, top-down: {', '.join(names)})"
+        )
+    chosen = sorted(set(chosen), key=names.index)
+    steps = [Step(f"cascade_{b}", "cascade", tuple(names[: names.index(b) + 1])) for b in chosen]
+    if independent:
+        steps += [Step(f"independent_{b}", "independent", (b,)) for b in chosen]
+    return steps
+
+
+def _initializer(layer, weight_name: str, seed: int):
+    import keras
+
+    attr = _INITIALIZER_ATTR.get(weight_name)
+    init = getattr(layer, attr, None) if attr else None
+    if init is None:
+        raise InputError(
+            f"layer {layer.name!r} ({type(layer).__name__}) has weight {weight_name!r} "
+            "without a known initializer; cannot randomize it"
+        )
+    init = keras.initializers.get(init)
+    cfg = init.get_config()
+    if "seed" in cfg:
+        return init.__class__.from_config({**cfg, "seed": int(seed)})
+    return init
+
+
+def reinitialize(layers: Sequence, seed: int, block: str = "") -> int:
+    """Re-draw every weight of ``layers`` from its initializer; returns the number of weights.
+
+    Seeds derive from ``(seed, block, layer name, weight name)``.
+    """
+    n = 0
+    for layer in layers:
+        for var in layer.weights:
+            wname = var.path.split("/")[-1]
+            s = derive_seed(seed, "randomize", block, layer.name, wname) % (2**31 - 1)
+            init = _initializer(layer, wname, s)
+            value = np.asarray(init(tuple(var.shape), dtype=var.dtype))
+            var.assign(value)
+            n += 1
+    return n
+
+
+@contextlib.contextmanager
+def randomized(model, arch: Architecture | str, step: Step, seed: int) -> Iterator[dict]:
+    """Randomize ``step``'s blocks of ``model`` in place; restore the trained weights on exit.
+
+    Yields ``{"blocks": ..., "weights": n}``.
+    """
+    parts = block_layers(model, arch)
+    saved = [np.array(v) for v in model.weights]
+    try:
+        n = 0
+        for block in step.blocks:
+            n += reinitialize(parts[block], seed, block)
+        yield {"blocks": list(step.blocks), "weights": n}
+    finally:
+        for var, value in zip(model.weights, saved, strict=True):
+            var.assign(value)

@@ -1,0 +1,291 @@
+"""Stats, figures and summary jobs: tidy metric CSVs -> verdicts, Tables 2-4, Figures 2-4.
+
+Which rows feed which test (all per dataset):
+
+- utility (Table 2, Figure 2): the primary model's ``trained`` maps of every positive test image
+  against AVG (low) and the first U-Net / RetinaNet replicate (high);
+- randomization (Table 3, Figure 3): the randomized model's cascade steps on the sample; the
+  verdict compares the fully randomized step with the method's random-pair baseline; Table 3
+  adds the fully randomized model's utility against AVG;
+- agreement (Table 4, Figure 4): repeatability / reproducibility SSIM on the sample against 0.5
+  and the two U-Nets / RetinaNets.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from saliency_audit import io
+from saliency_audit import metrics as M
+from saliency_audit.errors import InputError
+
+BASELINE_METHODS = ("AVG", "UNET", "RETINANET")
+LOCALIZATION_SUMMARY = ("auprc", "auroc", "iou_otsu", "iou_tuned", "hit", "mass", "rank", "topk")
+
+
+def load_metrics(paths) -> pd.DataFrame:
+    frames = []
+    for p in paths:
+        frame = pd.read_csv(p, dtype={"image_id": str, "step": str, "model": str})
+        missing = set(M.COLUMNS) - set(frame.columns)
+        if missing:
+            raise InputError(f"{p}: missing column(s) {', '.join(sorted(missing))}")
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else M.empty_tidy()
+
+
+def utility_rows(df: pd.DataFrame, model: str, step: str, high_model: str | None) -> pd.DataFrame:
+    """The model's maps at ``step`` plus AVG and the first high-baseline replicate."""
+    cls = (df["model"] == model) & (df["step"] == step) & ~df["method"].isin(BASELINE_METHODS)
+    avg = df["model"] == "AVG"
+    high = (df["model"] == high_model) if high_model else np.zeros(len(df), bool)
+    return df[cls | avg | high]
+
+
+def cascade_rows(df: pd.DataFrame, model: str) -> pd.DataFrame:
+    sub = df[(df["model"] == model) & df["step"].str.startswith("cascade_")]
+    return sub[~sub["method"].isin(BASELINE_METHODS)]
+
+
+def random_pair_rows(df: pd.DataFrame, model: str) -> pd.DataFrame:
+    return df[(df["model"] == model) & (df["step"] == "random_pairs") & (df["metric"] == "ssim")]
+
+
+def agreement_rows(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["model"].isin(["repeatability", "reproducibility"]) & (df["step"] == "trained")]
+
+
+def localization_summary(df: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
+    """Mean and percentile-bootstrap 95% CI per (model, method, step, metric)."""
+    sub = df[df["metric"].isin(LOCALIZATION_SUMMARY) & ~df["step"].isin(["random_pairs"])]
+    sub = sub[~sub["model"].isin(["repeatability", "reproducibility"])]
+    rows = []
+    for (ds, model, method, step, metric), g in sub.groupby(
+        ["dataset", "model", "method", "step", "metric"], sort=False
+    ):
+        mean, lo, hi = M.bootstrap_ci(g["value"].to_numpy(), n_boot=n_boot, seed=seed)
+        rows.append(
+            {
+                "dataset": ds,
+                "model": model,
+                "method": method,
+                "step": step,
+                "metric": metric,
+                "n": int(g["value"].notna().sum()),
+                "mean": mean,
+                "ci_low": lo,
+                "ci_high": hi,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def stats_job(
+    *,
+    dataset: str,
+    metric_csvs,
+    primary_model: str,
+    randomized_model: str | None,
+    high_model: str | None,
+    utility_metric: str,
+    alpha: float,
+    adjust: str,
+    n_bootstrap: int,
+    seed: int,
+    out: dict,
+    log: logging.Logger,
+) -> None:
+    """Verdicts of every test and Tables 2-4 (CSV + Markdown) of one dataset."""
+    from saliency_audit.stats import (
+        agreement_verdicts,
+        randomization_verdicts,
+        utility_verdicts,
+        verdict_table,
+        write_table,
+    )
+
+    df = load_metrics(metric_csvs)
+    kw = {"alpha": alpha, "adjust": adjust, "seed": seed}
+    util = utility_rows(df, primary_model, "trained", high_model)
+    parts = {
+        "utility": utility_verdicts(util, utility_metric, model=primary_model, step="trained", **kw)
+    }
+    if randomized_model:
+        casc = cascade_rows(df, randomized_model)
+        steps = list(dict.fromkeys(casc["step"]))
+        final = steps[-1]
+        parts["randomization"] = randomization_verdicts(
+            casc[casc["metric"] == "ssim"],
+            random_pair_rows(df, randomized_model)[["dataset", "method", "metric", "value"]],
+            step=final,
+            model=randomized_model,
+            **kw,
+        )
+        rand_util = utility_rows(df, randomized_model, final, None)
+        parts["random_utility"] = utility_verdicts(
+            rand_util, utility_metric, model=randomized_model, step=final, high=None, **kw
+        ).assign(criterion="randomized_utility_low")
+    agree = agreement_rows(df)
+    kinds = [
+        k
+        for k in ("repeatability", "reproducibility")
+        if (agree["model"] == k).any()
+        and not agree[(agree["model"] == k) & ~agree["method"].isin(BASELINE_METHODS)].empty
+    ]
+    if kinds:
+        parts["agreement"] = agreement_verdicts(agree, kinds=kinds, **kw)
+    verdicts = pd.concat(parts.values(), ignore_index=True)
+    io.write_csv(out["verdicts"], verdicts, index=False)
+    for name, keys in (
+        ("table2", ["utility"]),
+        ("table3", ["randomization", "random_utility"]),
+        ("table4", ["agreement"]),
+    ):
+        present = [parts[k] for k in keys if k in parts]
+        title = {
+            "table2": f"Table 2: localization utility ({utility_metric}) on {dataset}",
+            "table3": f"Table 3: sensitivity to cascading weight randomization on {dataset}",
+            "table4": f"Table 4: repeatability and reproducibility on {dataset}",
+        }[name]
+        if present:
+            table = verdict_table(pd.concat(present, ignore_index=True))
+        else:
+            table = pd.DataFrame({"note": ["not computed: the configuration has no pair"]})
+        write_table(table, out[f"{name}_csv"], out[f"{name}_md"], title=title)
+    io.write_csv(out["localization"], localization_summary(df, n_bootstrap, seed), index=False)
+    for _, r in verdicts.iterrows():
+        log.info(
+            "%s %s vs %s: %s (%.3f vs %.3f, p_adj %.3g)",
+            r["criterion"],
+            r["target"],
+            r["baseline"],
+            r["verdict"],
+            r["target_mean"],
+            r["baseline_mean"],
+            r["p_adj"],
+        )
+
+
+def figures_job(
+    *,
+    dataset: str,
+    metric_csvs,
+    images,
+    masks,
+    positives,
+    primary_model: str,
+    primary_maps: dict[str, str],
+    randomized_model: str | None,
+    randomization_maps: dict[str, dict[str, str]],
+    high_model: str | None,
+    utility_metric: str,
+    n_examples: int,
+    out: dict,
+    log: logging.Logger,
+) -> None:
+    """Figures 2, 3 (curves + image panel) and 4, and example overlays, of one dataset."""
+    from saliency_audit.figures import (
+        figure_agreement,
+        figure_overlays,
+        figure_randomization,
+        figure_randomization_panel,
+        figure_utility,
+    )
+    from saliency_audit.saliency.jobs import read_rows
+
+    df = load_metrics(metric_csvs)
+    figure_utility(
+        utility_rows(df, primary_model, "trained", high_model),
+        out["figure2"],
+        metric=utility_metric,
+        model=primary_model,
+        step="trained",
+        title=f"{dataset}: localization utility of {primary_model}'s maps",
+    )
+    rows = read_rows(positives)
+    stack, gt = io.load_stack(images), io.load_stack(masks)
+    if randomized_model:
+        casc = cascade_rows(df, randomized_model)
+        figure_randomization(
+            casc,
+            random_pair_rows(df, randomized_model)[["dataset", "method", "metric", "value"]],
+            out["figure3"],
+            model=randomized_model,
+            title=f"{dataset}: cascading randomization of {randomized_model}",
+        )
+        sample = rows[rows["sampled"]].reset_index(drop=True)
+        first = int(sample["index"].iloc[0])
+        k_primary = int(np.flatnonzero(rows["index"].to_numpy() == first)[0])
+        maps_by_step = {
+            "trained": {m: io.load_stack(p)[k_primary] for m, p in primary_maps.items()}
+        }
+        for step, by_method in randomization_maps.items():
+            maps_by_step[step] = {m: io.load_stack(p)[0] for m, p in by_method.items()}
+        figure_randomization_panel(
+            np.asarray(stack[first]),
+            maps_by_step,
+            out["panel"],
+            title=f"{dataset}: image {sample['image_id'].iloc[0]} under cascading randomization",
+        )
+    else:
+        for key in ("figure3", "panel"):
+            _placeholder(out[key], "no randomized model in this configuration")
+    agree = agreement_rows(df)
+    if (~agree["method"].isin(BASELINE_METHODS)).any():
+        kinds = [k for k in ("repeatability", "reproducibility") if (agree["model"] == k).any()]
+        figure_agreement(
+            agree,
+            out["figure4"],
+            kinds=kinds,
+            title=f"{dataset}: repeatability and reproducibility (SSIM)",
+        )
+    else:
+        _placeholder(out["figure4"], "no replicate / second architecture in this configuration")
+    k = min(n_examples, len(rows))
+    chosen = rows["index"].to_numpy()[:k]
+    figure_overlays(
+        np.asarray(stack[chosen]),
+        {m: io.load_stack(p)[:k] for m, p in primary_maps.items()},
+        [np.asarray(gt[i]) > 0 for i in chosen],
+        out["overlays"],
+        title=f"{dataset}: {primary_model}'s maps on positive test images (outline: truth)",
+    )
+    log.info("figures of %s written", dataset)
+
+
+def _placeholder(path, text: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    io.save_figure(fig, path)
+    plt.close(fig)
+
+
+def summary_job(*, datasets: list[str], verdicts, figures: dict[str, list[str]], out, log) -> None:
+    """``summary.md``: one scorecard per dataset and the figures, linked relatively."""
+    from saliency_audit.summary import scorecard, write_summary
+
+    sections, figs = [], []
+    captions = {
+        "figure2": "Figure 2 - localization utility",
+        "figure3": "Figure 3 - cascading randomization",
+        "panel": "Figure 3 - example under randomization",
+        "figure4": "Figure 4 - repeatability and reproducibility",
+        "overlays": "Example overlays",
+    }
+    for ds, path in zip(datasets, verdicts, strict=True):
+        v = pd.read_csv(path)
+        sections.append((ds, scorecard(v, dataset=ds)))
+        for key, fig in zip(captions, figures[ds], strict=True):
+            figs.append((f"{ds}: {captions[key]}", str(Path(fig))))
+    write_summary(out, sections, figs)
+    log.info("summary of %d dataset(s) written to %s", len(datasets), out)

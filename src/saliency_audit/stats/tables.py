@@ -1,0 +1,197 @@
+"""The paper's Tables 2-4: rows = saliency methods, columns = criteria/baselines per dataset.
+
+* Table 2 ("Summary of All AUC Results"): utility with the pixel AUROC, each method vs the low
+  baseline (AVG) and the high baseline (U-Net / RetinaNet), per dataset.
+* Table 3 ("Summary of Main Results for Utility and Randomization Experiments"): utility with
+  the pixel AUPRC vs AVG and vs U-Net/RetinaNet, and the randomization test (SSIM of the fully
+  randomized model's map vs the randomization baseline), per dataset.
+* Table 4 ("Summary of Main Results for Repeatability and Reproducibility Experiments"):
+  repeatability and reproducibility SSIM vs 0.5 and vs U-Net/RetinaNet, per dataset.
+
+Each cell reads ``<verdict> (<method mean> vs <baseline mean>; P <adjusted p>)``, e.g.
+``did not pass (0.08 vs 0.15; P < .001)``. Column labels are ``<dataset>: <criterion>``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from .. import io
+from ..errors import InputError
+from .mixed import check_columns, method_order
+from .verdict import CRITERIA, agreement_verdicts, randomization_verdicts, utility_verdicts
+
+_CRITERION_ORDER = list(CRITERIA)
+
+
+def format_p(p: float) -> str:
+    """A p-value in the journal's style: ``P < .001``, ``P = .02``, ``P > .99``; ``P = n/a``."""
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        return "P = n/a"
+    if math.isnan(p):
+        return "P = n/a"
+    if p < 0.001:
+        return "P < .001"
+    if p > 0.99:
+        return "P > .99"
+    text = f"{p:.3f}" if p < 0.01 else f"{p:.2f}"
+    return "P = " + text.lstrip("0")
+
+
+def format_number(x: float, digits: int = 2) -> str:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return "n/a"
+    return "n/a" if math.isnan(x) else f"{x:.{digits}f}"
+
+
+def cell_text(row: pd.Series | dict, digits: int = 2) -> str:
+    """``verdict (target mean vs baseline mean; P ...)`` for one verdict row."""
+    return (
+        f"{row['verdict']} ({format_number(row['target_mean'], digits)} vs "
+        f"{format_number(row['baseline_mean'], digits)}; {format_p(row['p_adj'])})"
+    )
+
+
+def criterion_label(criterion: str, metric: str, baseline: str, step: str = "") -> str:
+    """Human column label, e.g. ``AUPRC vs AVG``, ``randomization (SSIM at stem)``,
+    ``repeatability vs 0.5``."""
+    if criterion.startswith("utility"):
+        return f"utility {metric.upper()} vs {baseline}"
+    if criterion == "randomization":
+        return f"randomization ({metric.upper()} at {step})" if step else "randomization"
+    if criterion.startswith("randomized_utility"):
+        return f"fully randomized model: utility {metric.upper()} vs {baseline}"
+    kind = criterion.rsplit("_", 1)[0]
+    return f"{kind} {metric.upper()} vs {baseline}"
+
+
+def _column_key(row) -> tuple:
+    crit = row["criterion"]
+    rank = _CRITERION_ORDER.index(crit) if crit in _CRITERION_ORDER else len(_CRITERION_ORDER)
+    return (rank, crit)
+
+
+def verdict_table(
+    verdicts: pd.DataFrame,
+    *,
+    methods: Sequence[str] | None = None,
+    digits: int = 2,
+) -> pd.DataFrame:
+    """Pivot verdict rows (from :mod:`.verdict`) to a table: index ``method`` (paper order),
+    one column per (dataset, criterion, metric, baseline), cells from :func:`cell_text`."""
+    need = ["dataset", "criterion", "metric", "target", "baseline", "verdict"]
+    need += ["target_mean", "baseline_mean", "p_adj"]
+    check_columns(verdicts, need, "verdicts table")
+    if verdicts.empty:
+        raise InputError("verdicts table: no rows")
+    v = verdicts.copy()
+    if "step" not in v.columns:
+        v["step"] = ""
+    v["step"] = v["step"].fillna("").astype(str)
+    datasets = list(dict.fromkeys(v["dataset"].astype(str)))
+    columns: list[tuple] = []
+    labels: dict[tuple, str] = {}
+    for ds in datasets:
+        part = v[v["dataset"].astype(str) == ds]
+        keys = part.drop_duplicates(["criterion", "metric", "baseline"])
+        keys = sorted(keys.to_dict("records"), key=_column_key)
+        for k in keys:
+            key = (ds, k["criterion"], k["metric"], k["baseline"])
+            columns.append(key)
+            labels[key] = f"{ds}: " + criterion_label(
+                k["criterion"], str(k["metric"]), str(k["baseline"]), str(k["step"])
+            )
+    rows = method_order(v["target"]) if methods is None else list(methods)
+    table = pd.DataFrame(
+        "", index=pd.Index(rows, name="method"), columns=[labels[c] for c in columns]
+    )
+    for _, r in v.iterrows():
+        key = (str(r["dataset"]), r["criterion"], r["metric"], r["baseline"])
+        if r["target"] in table.index:
+            table.loc[r["target"], labels[key]] = cell_text(r, digits)
+    return table
+
+
+def table2_utility(df: pd.DataFrame, metric: str = "auroc", **kwargs: Any) -> pd.DataFrame:
+    """Table 2: utility with ``metric`` (the paper: AUC, i.e. pixel AUROC) vs AVG and vs
+    U-Net/RetinaNet per dataset. ``df``: tidy utility metrics of one or more datasets;
+    ``kwargs`` go to :func:`.verdict.utility_verdicts` (``model=``, ``step=``, ``adjust=`` ...).
+    """
+    return verdict_table(utility_verdicts(df, metric, **kwargs))
+
+
+def table3_randomization(
+    df: pd.DataFrame,
+    baseline: Any,
+    *,
+    utility: pd.DataFrame | None = None,
+    utility_metric: str = "auprc",
+    utility_kwargs: dict | None = None,
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Table 3: utility (AUPRC, when ``utility`` metrics are given) and randomization per dataset.
+
+    ``df``: tidy randomization metrics (SSIM per method, step, image); ``baseline``: the
+    randomization baseline (see :func:`.verdict.randomization_baseline`); ``kwargs`` go to
+    :func:`.verdict.randomization_verdicts`, ``utility_kwargs`` to
+    :func:`.verdict.utility_verdicts`.
+    """
+    parts = []
+    if utility is not None:
+        parts.append(utility_verdicts(utility, utility_metric, **(utility_kwargs or {})))
+    parts.append(randomization_verdicts(df, baseline, **kwargs))
+    return verdict_table(pd.concat(parts, ignore_index=True))
+
+
+def table4_agreement(df: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    """Table 4: repeatability and reproducibility SSIM vs 0.5 and vs U-Net/RetinaNet per dataset.
+    ``df``: tidy SSIM rows with ``model`` = ``repeatability``/``reproducibility``; ``kwargs``
+    go to :func:`.verdict.agreement_verdicts`."""
+    return verdict_table(agreement_verdicts(df, **kwargs))
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _escape(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(df: pd.DataFrame, index: bool = True) -> str:
+    """A GitHub-flavoured Markdown table (no tabulate needed); ``|`` in cells is escaped."""
+    frame = df.reset_index() if index else df
+    header = [_escape(c) for c in frame.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(_escape(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(
+    df: pd.DataFrame,
+    csv_path: str | os.PathLike,
+    md_path: str | os.PathLike,
+    *,
+    title: str | None = None,
+) -> None:
+    """Write a table as CSV (index as the first column, e.g. ``method``) and as Markdown
+    (optionally under a ``title`` heading); both atomically."""
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"write_table: expected a DataFrame, got {type(df).__name__}")
+    frame = df.reset_index() if df.index.name is not None else df
+    io.write_csv(csv_path, frame)
+    text = markdown_table(frame, index=False)
+    if title:
+        text = f"## {title}\n\n{text}"
+    io.write_text(md_path, text)

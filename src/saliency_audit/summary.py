@@ -1,0 +1,176 @@
+"""The Markdown scorecard and ``summary.md``: one verdict per (method, criterion) per dataset.
+
+:func:`scorecard` turns the verdict rows of one dataset (from
+:mod:`saliency_audit.stats.verdict`, concatenated over the criteria) into a Markdown table;
+:func:`write_summary` writes ``summary.md`` with a "how to read this" paragraph, one section per
+dataset and relative links to the figures.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from . import io
+from .errors import InputError
+from .stats.mixed import check_columns, method_order
+from .stats.tables import format_number, markdown_table
+from .stats.verdict import CRITERIA
+
+SCORECARD_COLUMNS = ("dataset", "criterion", "metric", "target", "baseline", "verdict")
+
+HOW_TO_READ = """\
+Each cell gives the verdict for one saliency method (row) and one criterion (column), followed by
+the method's mean metric over the test images. The verdicts follow Arun et al. (2021): **pass** --
+the method is significantly better than the baseline; **did not pass** -- significantly worse;
+**uncertain** -- no significant difference (two-sided tests, alpha = 0.05, p-values adjusted for
+the comparisons of each criterion; see the tables for estimates, confidence intervals and
+p-values). For the randomization test lower is better: a method passes when the SSIM between its
+maps from the trained and the fully randomized model is significantly below, or not significantly
+different from, the randomization baseline ("a saliency map reached degradation and was classified
+as a pass when the average SSIM was not significantly different or below the randomization
+baseline"), and does not pass when it stays significantly above it (the map ignores the learned
+weights).
+
+Baselines: the **low utility baseline (AVG)** is one average of all training and validation masks
+or boxes, applied to every test image -- a bar any useful map should clear. The **high baseline**
+is a network trained for the localization task itself (U-Net for segmentation, RetinaNet for
+detection); for repeatability and reproducibility it is the SSIM between two separately trained
+U-Nets or RetinaNets. The **randomization baseline** is the mean SSIM of random pairs of maps of
+different images from the trained model, i.e. how similar two unrelated maps are. The **low
+repeatability/reproducibility baseline** is SSIM = 0.5, the midpoint between structurally
+dissimilar (0) and identical (1). Repeatability compares maps of two separately trained models of
+the same architecture (InceptionV3 replicates); reproducibility compares maps of two
+architectures (InceptionV3 vs DenseNet-121). Utility is measured with the pixel-level AUPRC (and
+AUROC) of the map against the ground-truth mask or boxes.
+"""
+
+
+def _header(criterion: str, metric: str, baseline: str, step: str) -> str:
+    m = str(metric).upper()
+    if criterion.startswith("utility"):
+        return f"Utility vs {baseline} ({m})"
+    if criterion == "randomization":
+        return f"Randomization ({m} at {step} vs baseline)" if step else f"Randomization ({m})"
+    if criterion.startswith("randomized_utility"):
+        return f"Fully randomized model: utility vs {baseline} ({m})"
+    kind = criterion.rsplit("_", 1)[0].capitalize()
+    return f"{kind} vs {baseline} ({m})"
+
+
+def _rank(criterion: str) -> int:
+    order = list(CRITERIA)
+    return order.index(criterion) if criterion in order else len(order)
+
+
+def _baseline_text(values: pd.Series, digits: int) -> str:
+    vals = [float(v) for v in values if not (isinstance(v, float) and math.isnan(v))]
+    if not vals:
+        return "n/a"
+    lo, hi = min(vals), max(vals)
+    if format_number(lo, digits) == format_number(hi, digits):
+        return format_number(lo, digits)
+    return f"{format_number(lo, digits)} to {format_number(hi, digits)} (per method)"
+
+
+def scorecard(
+    verdicts: pd.DataFrame,
+    *,
+    dataset: str | None = None,
+    methods: Sequence[str] | None = None,
+    digits: int = 2,
+) -> str:
+    """Markdown scorecard of one dataset: rows = methods, columns = criteria.
+
+    ``verdicts``: rows from :func:`~saliency_audit.stats.verdict.utility_verdicts`,
+    :func:`~saliency_audit.stats.verdict.randomization_verdicts` and
+    :func:`~saliency_audit.stats.verdict.agreement_verdicts` (concatenated), with at least the
+    columns ``dataset, criterion, metric, target, baseline, verdict`` and ``target_mean``
+    (``baseline_mean``, ``step``, ``adjust``, ``alpha`` are used when present). Several datasets
+    need ``dataset=``. Each cell: ``<verdict> (<mean metric of the method>)``; a last row gives
+    the baselines' means.
+    """
+    check_columns(verdicts, [*SCORECARD_COLUMNS, "target_mean"], "verdicts table")
+    v = verdicts.copy()
+    for col in ("dataset", "criterion", "metric", "target", "baseline", "verdict"):
+        v[col] = v[col].astype(str)
+    datasets = list(dict.fromkeys(v["dataset"]))
+    if dataset is None:
+        if len(datasets) != 1:
+            raise InputError(
+                "verdicts table: column 'dataset' has "
+                + (", ".join(datasets) if datasets else "no rows")
+                + "; pass dataset= (the scorecard is for one dataset)"
+            )
+        dataset = datasets[0]
+    v = v[v["dataset"] == str(dataset)]
+    if v.empty:
+        raise InputError(f"verdicts table: no rows with dataset == {dataset!r}")
+    if "step" not in v.columns:
+        v["step"] = ""
+    v["step"] = v["step"].fillna("").astype(str)
+    if "baseline_mean" not in v.columns:
+        v["baseline_mean"] = math.nan
+    keys = v.drop_duplicates(["criterion", "metric", "baseline"])
+    keys = sorted(keys.to_dict("records"), key=lambda r: _rank(r["criterion"]))
+    headers = [_header(k["criterion"], k["metric"], k["baseline"], k["step"]) for k in keys]
+    rows = method_order(v["target"]) if methods is None else list(methods)
+    table = pd.DataFrame("", index=pd.Index(rows, name="method"), columns=headers)
+    base_row = []
+    for k, h in zip(keys, headers, strict=True):
+        part = v[
+            (v["criterion"] == k["criterion"])
+            & (v["metric"] == k["metric"])
+            & (v["baseline"] == k["baseline"])
+        ]
+        for _, r in part.iterrows():
+            if r["target"] in table.index:
+                table.loc[r["target"], h] = (
+                    f"{r['verdict']} ({format_number(r['target_mean'], digits)})"
+                )
+        base_row.append(_baseline_text(part["baseline_mean"], digits))
+    table.loc["*baseline mean*"] = base_row
+    note = "Cells: verdict (mean of the method over the test images)."
+    if "adjust" in v.columns and "alpha" in v.columns:
+        adj = ", ".join(dict.fromkeys(v["adjust"].astype(str)))
+        alphas = ", ".join(f"{float(a):g}" for a in dict.fromkeys(v["alpha"]))
+        note += f" Significance: adjusted p-values ({adj}) below alpha = {alphas}."
+    return markdown_table(table) + "\n" + note + "\n"
+
+
+def _link(target: str | os.PathLike, start: Path) -> str:
+    rel = Path(os.path.relpath(Path(target).resolve(), start.resolve())).as_posix()
+    return f"<{rel}>" if any(c in rel for c in " ()") else rel
+
+
+def write_summary(
+    path: str | os.PathLike,
+    sections: list[tuple[str, str]],
+    figures: list[tuple[str, str]],
+    *,
+    title: str = "Saliency map audit: summary",
+) -> None:
+    """Write ``summary.md``: title, "How to read this", one section per dataset, then figures.
+
+    ``sections``: ``(heading, markdown)`` pairs, e.g. ``("pneumothorax", scorecard(v))``.
+    ``figures``: ``(caption, path)`` pairs; each becomes an image link relative to the folder
+    of ``path`` (so the Markdown renders wherever the results folder is moved).
+    """
+    path = Path(path)
+    for item in list(sections) + list(figures):
+        if not (isinstance(item, tuple | list) and len(item) == 2):
+            raise InputError(f"write_summary: expected (title, text/path) pairs, got {item!r}")
+    parts = [f"# {title}\n", "## How to read this\n", HOW_TO_READ]
+    for heading, body in sections:
+        parts.append(f"## {heading}\n")
+        parts.append(str(body).rstrip() + "\n")
+    if figures:
+        parts.append("## Figures\n")
+        for caption, fig_path in figures:
+            link = _link(fig_path, path.parent)
+            parts.append(f"### {caption}\n\n![{caption}]({link})\n")
+    io.write_text(path, "\n".join(parts))

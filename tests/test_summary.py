@@ -1,0 +1,176 @@
+"""Markdown scorecard and summary.md from a known verdict table."""
+
+import pandas as pd
+import pytest
+
+from saliency_audit.errors import InputError
+from saliency_audit.summary import scorecard, write_summary
+
+# (criterion, metric, baseline, step, baseline_mean, {method: (verdict, target_mean)})
+KNOWN = [
+    (
+        "utility_low",
+        "auprc",
+        "AVG",
+        "",
+        0.15,
+        {"GRAD": ("did not pass", 0.05), "XRAI": ("pass", 0.152), "GCAM": ("uncertain", 0.14)},
+    ),
+    (
+        "utility_high",
+        "auprc",
+        "UNET",
+        "",
+        0.41,
+        {
+            "GRAD": ("did not pass", 0.05),
+            "XRAI": ("did not pass", 0.152),
+            "GCAM": ("did not pass", 0.14),
+        },
+    ),
+    (
+        "randomization",
+        "ssim",
+        "randomization baseline",
+        "stem",
+        None,
+        {"GRAD": ("pass", 0.10), "XRAI": ("did not pass", 0.62), "GCAM": ("pass", 0.08)},
+    ),
+    (
+        "repeatability_low",
+        "ssim",
+        "0.5",
+        "",
+        0.5,
+        {"GRAD": ("did not pass", 0.2), "XRAI": ("pass", 0.64), "GCAM": ("uncertain", 0.51)},
+    ),
+    (
+        "repeatability_high",
+        "ssim",
+        "UNET",
+        "",
+        0.98,
+        {
+            "GRAD": ("did not pass", 0.2),
+            "XRAI": ("did not pass", 0.64),
+            "GCAM": ("did not pass", 0.51),
+        },
+    ),
+    (
+        "reproducibility_low",
+        "ssim",
+        "0.5",
+        "",
+        0.5,
+        {
+            "GRAD": ("did not pass", 0.17),
+            "XRAI": ("uncertain", 0.49),
+            "GCAM": ("did not pass", 0.3),
+        },
+    ),
+    (
+        "reproducibility_high",
+        "ssim",
+        "UNET",
+        "",
+        0.98,
+        {
+            "GRAD": ("did not pass", 0.17),
+            "XRAI": ("did not pass", 0.49),
+            "GCAM": ("did not pass", 0.3),
+        },
+    ),
+]
+RAND_BASELINE = {"GRAD": 0.21, "XRAI": 0.35, "GCAM": 0.12}
+
+
+def known_verdicts(dataset="pneumothorax"):
+    rows = []
+    for criterion, metric, baseline, step, base_mean, cells in reversed(KNOWN):
+        for method, (v, mean) in cells.items():
+            rows.append(
+                dict(
+                    dataset=dataset,
+                    criterion=criterion,
+                    metric=metric,
+                    target=method,
+                    baseline=baseline,
+                    step=step,
+                    target_mean=mean,
+                    baseline_mean=RAND_BASELINE[method] if base_mean is None else base_mean,
+                    p_adj=0.001,
+                    adjust="holm",
+                    alpha=0.05,
+                    verdict=v,
+                )
+            )
+    return pd.DataFrame(rows)
+
+
+def parse(markdown):
+    """Markdown table -> {row label: {column header: cell}}."""
+    lines = [ln for ln in markdown.splitlines() if ln.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert set(lines[1].strip("|").split("|")) == {"---"}
+    table = {}
+    for ln in lines[2:]:
+        cells = [c.strip() for c in ln.strip("|").split("|")]
+        table[cells[0]] = dict(zip(header[1:], cells[1:], strict=True))
+    return header, table
+
+
+def test_scorecard_cells_hold_the_verdicts_and_means():
+    header, table = parse(scorecard(known_verdicts()))
+    assert header == [
+        "method",
+        "Utility vs AVG (AUPRC)",
+        "Utility vs UNET (AUPRC)",
+        "Randomization (SSIM at stem vs baseline)",
+        "Repeatability vs 0.5 (SSIM)",
+        "Repeatability vs UNET (SSIM)",
+        "Reproducibility vs 0.5 (SSIM)",
+        "Reproducibility vs UNET (SSIM)",
+    ]
+    assert list(table) == ["GRAD", "GCAM", "XRAI", "*baseline mean*"]  # the paper's order
+    assert table["XRAI"]["Utility vs AVG (AUPRC)"] == "pass (0.15)"
+    assert table["GRAD"]["Utility vs AVG (AUPRC)"] == "did not pass (0.05)"
+    assert table["GCAM"]["Utility vs AVG (AUPRC)"] == "uncertain (0.14)"
+    assert table["XRAI"]["Randomization (SSIM at stem vs baseline)"] == "did not pass (0.62)"
+    assert table["GCAM"]["Randomization (SSIM at stem vs baseline)"] == "pass (0.08)"
+    assert table["XRAI"]["Repeatability vs 0.5 (SSIM)"] == "pass (0.64)"
+    assert table["XRAI"]["Reproducibility vs 0.5 (SSIM)"] == "uncertain (0.49)"
+    assert table["GCAM"]["Reproducibility vs UNET (SSIM)"] == "did not pass (0.30)"
+    base = table["*baseline mean*"]
+    assert base["Utility vs UNET (AUPRC)"] == "0.41"
+    assert base["Repeatability vs 0.5 (SSIM)"] == "0.50"
+    assert base["Randomization (SSIM at stem vs baseline)"] == "0.12 to 0.35 (per method)"
+
+
+def test_scorecard_needs_one_dataset_and_the_columns():
+    both = pd.concat([known_verdicts(), known_verdicts("pneumonia")])
+    with pytest.raises(InputError, match="dataset="):
+        scorecard(both)
+    _, table = parse(scorecard(both, dataset="pneumonia"))
+    assert table["XRAI"]["Utility vs AVG (AUPRC)"] == "pass (0.15)"
+    with pytest.raises(InputError, match="'verdict'"):
+        scorecard(known_verdicts().drop(columns="verdict"))
+
+
+def test_write_summary_sections_and_relative_links(tmp_path):
+    report = tmp_path / "results" / "report" / "summary.md"
+    fig = tmp_path / "results" / "pneumothorax" / "figures" / "utility.png"
+    sections = [
+        ("pneumothorax", scorecard(known_verdicts())),
+        ("pneumonia", scorecard(known_verdicts("pneumonia"))),
+    ]
+    write_summary(report, sections, [("Figure 2: utility", str(fig))])
+    text = report.read_text()
+    assert text.startswith("# ")
+    assert text.index("## How to read this") < text.index("## pneumothorax")
+    assert text.index("## pneumothorax") < text.index("## pneumonia") < text.index("## Figures")
+    for word in ("**pass**", "**did not pass**", "**uncertain**", "AVG", "U-Net", "0.5"):
+        assert word in text
+    assert "![Figure 2: utility](../pneumothorax/figures/utility.png)" in text
+    assert "| XRAI | pass (0.15) | did not pass (0.15) |" in text
+    with pytest.raises(InputError, match="pairs"):
+        write_summary(report, [("only a title",)], [])

@@ -1,0 +1,19 @@
+"""Saliency maps of one model for one method (or every method): model loaded once."""
+
+from saliency_audit.logs import job
+from saliency_audit.saliency.jobs import MapTask, saliency_job
+
+with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
+    smk = snakemake  # noqa: F821
+    saliency_job(
+        model_path=smk.input.model,
+        images=smk.input.images,
+        positives=smk.input.positives,
+        tasks=[MapTask(**t) for t in smk.params.tasks],
+        size=smk.params.size,
+        gradcam_layer=smk.params.layer,
+        batch_size=smk.params.batch_size,
+        explain=smk.params.explain,
+        threads=smk.threads,
+        log=log,
+    )
