@@ -2,11 +2,21 @@
 # This file only includes the rule files; logic lives in src/saliency_audit.
 
 
+import os
+
 # The default config runs the study on synthetic data; a --configfile replaces it
-# (instead of being merged into it) so that its datasets are the only ones.
+# (instead of being merged into it) so that its datasets are the only ones. Run from another
+# working directory (-d), the repository's config.yaml is the default.
+DEFAULT_CONFIG = (
+    "config.yaml"
+    if os.path.exists("config.yaml")
+    else os.path.join(workflow.basedir, "config.yaml")
+)
+
+
 if not workflow.overwrite_configfiles:
 
-    configfile: "config.yaml"
+    configfile: DEFAULT_CONFIG
 
 
 report: "workflow/report/workflow.rst"

@@ -5,6 +5,7 @@
 #   .ci/slurm-cluster.sh status [BASE]   # exit 0 when every daemon we started is alive
 #   .ci/slurm-cluster.sh stop   [BASE]   # cancel jobs, stop exactly our daemons, remove our symlinks
 #
+# Env: SLURM_BASE (BASE if no argument), SLURMCTLD_PORT / SLURMD_PORT (default 6817 / 6818).
 # BASE (argument, else $SLURM_BASE) holds everything: configs, munge key and socket, state,
 # logs, the fake GPU devices. Every ancestor of BASE must be searchable by all (munged runs as
 # user munge). Clients need `export SLURM_CONF=$BASE/ci-slurm-etc/slurm.conf` or the symlink below.
@@ -86,6 +87,13 @@ any_alive() {
   [ -s "$1" ] || return 1
   while read -r name pid st; do alive "$name" "$pid" "$st" && return 0; done <"$1"
   return 1
+}
+
+# true if the slurmctld we started is running (client commands would only time out otherwise)
+ctld_alive() {
+  local name pid st
+  read -r name pid st < <(grep '^slurmctld ' "$DAEMONS" 2>/dev/null) || return 1
+  alive "$name" "$pid" "$st"
 }
 
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
@@ -252,9 +260,7 @@ show_logs() {
     echo "----- $f (last 15 lines)"
     tail -n 15 "$f"
   done
-  if grep -q '^slurmctld ' "$DAEMONS" 2>/dev/null && alive $(grep '^slurmctld ' "$DAEMONS"); then
-    sinfo 2>&1 || true
-  fi
+  ! ctld_alive || sinfo 2>&1 || true
 }
 
 status() {
@@ -273,9 +279,8 @@ stop() {
   local name pid st i jobs lines=() link
   if [ -s "$DAEMONS" ]; then
     # cancel every job of this throwaway cluster first, so that no job step outlives slurmd
-    if grep -q '^slurmctld ' "$DAEMONS" && alive $(grep '^slurmctld ' "$DAEMONS") &&
-      jobs=$(squeue -h -t RUNNING,COMPLETING,PENDING,SUSPENDED -o %i 2>/dev/null) && [ -n "$jobs" ]; then
-      log "cancelling jobs: $(echo $jobs)"
+    if ctld_alive && jobs=$(squeue -h -t RUNNING,COMPLETING,PENDING,SUSPENDED -o %i 2>/dev/null) && [ -n "$jobs" ]; then
+      log "cancelling jobs: ${jobs//$'\n'/ }"
       # shellcheck disable=SC2086
       scancel $jobs 2>/dev/null || true
       for i in $(seq 50); do

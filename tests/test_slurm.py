@@ -25,8 +25,9 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 SCRIPT = ROOT / ".ci/slurm-cluster.sh"
 MODE = os.environ.get("SALIENCY_AUDIT_SLURM", "").lower()
-# CI polling: the plugin waits 40 s before its first status query by default. squeue mode needs
-# the cluster's MinJobAge (300 s) >= 3 x this.
+# CI polling. The plugin first polls after slurm-init-seconds-before-status-checks (default 40),
+# then adds 10 s to the interval after every poll in which no job ended and goes back to the init
+# seconds when one does. squeue mode needs the cluster's MinJobAge (300 s) >= 3 x init seconds.
 FAST_POLLING = [
     "--slurm-init-seconds-before-status-checks",
     "1",
@@ -69,7 +70,7 @@ def cluster_cmd(action, base, timeout):
 
 @pytest.fixture(scope="module")
 def slurm(request):
-    """A running cluster; yields the environment that reaches it (SLURM_CONF, venv on PATH)."""
+    """A running cluster; returns the environment that reaches it (SLURM_CONF, venv on PATH)."""
     if MODE in ("skip", "0", "off", "no"):
         pytest.skip(f"SALIENCY_AUDIT_SLURM={MODE}")
     if os.geteuid() != 0:
@@ -81,10 +82,9 @@ def slurm(request):
 
     def stop():
         proc = cluster_cmd("stop", base, timeout=120)
-        if proc.returncode == 0:
-            shutil.rmtree(base, ignore_errors=True)
-        else:  # keep the base for a look; the daemons may still use it
-            print(f"slurm-cluster.sh stop failed:\n{proc.stdout}\n{proc.stderr}", file=sys.stderr)
+        # keep the base for a look if stop failed: the daemons may still use it
+        assert proc.returncode == 0, f"slurm-cluster.sh stop failed:\n{proc.stdout}\n{proc.stderr}"
+        shutil.rmtree(base, ignore_errors=True)
 
     request.addfinalizer(stop)  # also after a failed or half-done start
     try:

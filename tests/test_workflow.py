@@ -1,6 +1,7 @@
 """The data stages of the workflow end to end on the tiny test config."""
 
 import hashlib
+import re
 import shutil
 
 import numpy as np
@@ -188,3 +189,156 @@ def test_report_holds_the_figures(test_run):
     run_snakemake(test_run, "--report", str(report))
     html = report.read_text()
     assert "qc.png" in html and "learning_curve.png" in html and "classifiers.csv" in html
+
+
+METHODS = ["GRAD", "SG", "IG", "SIG", "GCAM", "XRAI", "GBP", "GGCAM"]
+
+
+def test_saliency_maps_cover_every_model_and_method(test_run):
+    import json
+
+    for ds in ("pneumothorax", "pneumonia"):
+        base = test_run / "results" / ds
+        positives = pd.read_csv(base / "splits/positives.csv", dtype={"image_id": str})
+        sample = pd.read_csv(base / "splits/sample.csv", dtype={"image_id": str})
+        assert positives["sampled"].sum() == len(sample) == 3
+        for model in ("tiny_r1", "tiny_r2", "other_r1"):
+            for method in METHODS:
+                maps = np.load(base / f"saliency/{model}/{method}.npy", mmap_mode="r")
+                assert maps.dtype == np.float16 and maps.shape == (len(positives), 64, 64)
+                assert np.isfinite(maps).all() and maps.min() >= 0 and maps.max() <= 1
+                assert maps.reshape(len(maps), -1).max(axis=1).min() > 0  # not blank
+                meta = json.loads((base / f"saliency/{model}/{method}.json").read_text())
+                assert meta["image_ids"] == positives["image_id"].tolist()
+                assert "99th percentile" in meta["recipe"]
+            assert (base / f"figures/saliency_{model}.png").stat().st_size > 10_000
+        # same noise seed for every model: SG of two replicates differs only by the weights
+        sg = [np.load(base / f"saliency/{m}/SG.npy") for m in ("tiny_r1", "tiny_r2")]
+        assert not np.array_equal(sg[0], sg[1])
+        steps = sorted(p.name for p in (base / "randomization/tiny_r1").iterdir())
+        assert len(steps) == 8 and "cascade_stem" in steps and "independent_block1" in steps
+        for step in steps:
+            maps = np.load(base / f"randomization/tiny_r1/{step}/GCAM.npy")
+            assert maps.shape == (3, 64, 64)
+        log = (test_run / f"results/logs/saliency/{ds}/tiny_r1/all_methods.log").read_text()
+        assert "maps/s" in log and re.search(r"XRAI: \d+ maps in [0-9.]+ s", log)
+
+
+def test_metrics_are_tidy_and_complete(test_run):
+    for ds in ("pneumothorax", "pneumonia"):
+        base = test_run / "results" / ds / "metrics"
+        gcam = pd.read_csv(base / "GCAM.csv", dtype={"image_id": str})
+        assert list(gcam.columns) == [
+            "dataset",
+            "model",
+            "method",
+            "step",
+            "image_id",
+            "metric",
+            "value",
+        ]
+        assert set(gcam["method"]) == {"GCAM"} and set(gcam["dataset"]) == {ds}
+        metrics = set(gcam.loc[gcam["step"] == "trained", "metric"])
+        assert {"auprc", "auprc_trapz", "auroc", "iou_otsu", "hit", "ssim"} <= metrics
+        assert {"repeatability", "reproducibility", "tiny_r1"} <= set(gcam["model"])
+        assert (gcam.loc[gcam["step"] == "random_pairs", "image_id"].str.count(r"\|") == 1).all()
+        util = gcam[(gcam["metric"] == "auprc") & (gcam["step"] == "trained")]
+        assert util["value"].between(0, 1).all()
+        base_csv = pd.read_csv(base / "baselines.csv")
+        assert {"AVG"} < set(base_csv["method"])
+        seg = (base / "GCAM_otsu_segmentations.json").read_text()
+        assert '"counts"' in seg
+
+
+def test_stats_tables_figures_and_summary(test_run):
+    for ds in ("pneumothorax", "pneumonia"):
+        stats = test_run / "results" / ds / "stats"
+        verdicts = pd.read_csv(stats / "verdicts.csv")
+        assert set(verdicts["verdict"]) <= {"pass", "did not pass", "uncertain", "not tested"}
+        assert {
+            "utility_low",
+            "utility_high",
+            "randomization",
+            "repeatability_low",
+            "reproducibility_low",
+        } <= set(verdicts["criterion"])
+        assert set(verdicts["target"]) >= set(METHODS)
+        for t in ("table2", "table3", "table4"):
+            md = (stats / f"{t}.md").read_text()
+            assert md.startswith("## Table") and "| GCAM |" in md
+        for fig in (
+            "figure2_utility",
+            "figure3_randomization",
+            "figure3_panel",
+            "figure4_agreement",
+            "overlays",
+        ):
+            assert (test_run / "results" / ds / "figures" / f"{fig}.png").stat().st_size > 10_000
+    summary = (test_run / "results/report/summary.md").read_text()
+    assert "## pneumothorax" in summary and "## pneumonia" in summary
+    assert "How to read this" in summary and "../pneumonia/figures/figure2_utility.png" in summary
+
+
+def per_method_config(tmp_path, sg_samples):
+    cfg = (ROOT / "configs/test.yaml").read_text().split("\nsaliency:")[0]
+    cfg = cfg.replace(
+        "  pneumonia:\n    format: rsna\n    task: detection\n"
+        "    synthetic: {n_images: 40, positive_rate: 0.5, size: 128}\n",
+        "",
+    )
+    cfg += (
+        "\nsaliency: {jobs: per_method, methods: [GRAD, SG], threads: 1, batch_size: 8,"
+        f" params: {{SG: {{nsamples: {sg_samples}}}}}}}\n"
+        "randomization: {jobs: per_method, blocks: [logits, stem], independent: false}\n"
+    )
+    path = tmp_path / f"per_method_{sg_samples}.yaml"
+    path.write_text(cfg)
+    return path
+
+
+def job_counts(proc):
+    text = proc.stdout + proc.stderr
+    table = text.split("Job stats:")[1].split("total")[0]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_one_method_change_reruns_only_that_method(test_run, tmp_path):
+    """Per-(model, method) jobs: a changed SG parameter reruns SG's saliency, randomization
+    and metric jobs and the stats/figures/summary, nothing of GRAD; a deleted figure rebuilds
+    only its job; a second run does nothing."""
+    for sub in (
+        "synthetic",
+        "pneumothorax/images",
+        "pneumothorax/splits",
+        "pneumothorax/models",
+        "pneumothorax/baselines",
+    ):
+        shutil.copytree(test_run / "results" / sub, tmp_path / "results" / sub)
+    first = per_method_config(tmp_path, 3)
+    run_snakemake(tmp_path, configfile=first)
+    assert "Nothing to be done" in run_snakemake(tmp_path, "-n", configfile=first).stdout
+    changed = per_method_config(tmp_path, 5)
+    counts = job_counts(run_snakemake(tmp_path, "-n", configfile=changed))
+    assert counts == {
+        "saliency": 3,
+        "randomize": 2,
+        "method_metrics": 1,
+        "stats": 1,
+        "figures": 1,
+        "saliency_panel": 3,
+        "summary": 1,
+        "all": 1,
+    }
+    (tmp_path / "results/pneumothorax/figures/figure4_agreement.png").unlink()
+    counts = job_counts(run_snakemake(tmp_path, "-n", configfile=first))
+    assert counts == {"figures": 1, "summary": 1, "all": 1}
+
+
+def test_one_target_builds_only_its_ancestors(tmp_path):
+    proc = run_snakemake(tmp_path, "-n", "results/pneumonia/splits/sample.csv")
+    assert job_counts(proc) == {"synthesize": 1, "convert": 1, "split": 1, "sample": 1}

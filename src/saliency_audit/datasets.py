@@ -61,9 +61,19 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(f"{path}: label CSV not found")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=False)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the label CSV is empty (not even a header)") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot parse as CSV ({exc})") from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas turns the first column into the index when the first data row has more
+        # fields than the header, shifting every value one column to the right
+        raise InputError(
+            f"{path}, row 2: more fields than the {len(frame.columns)} of the header "
+            f"{','.join(map(str, frame.columns))!r}"
+        )
+    return frame
 
 
 def _check_columns(path: Path, frame: pd.DataFrame, expected: list[str]) -> None:

@@ -87,7 +87,10 @@ def read_split_csv(path, index: pd.DataFrame) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: split CSV not found")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot parse as a split CSV ({exc})") from None
     cols = {c.strip(): c for c in frame.columns}
     if "Image_ID" not in cols or "Split" not in cols:
         raise InputError(f"{path}: expected columns ',Image_ID,Split', found {list(frame.columns)}")

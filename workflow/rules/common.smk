@@ -245,3 +245,154 @@ def all_targets():
             )
     targets.append(f"{RESULTS}/report/summary.md")
     return targets
+
+
+# ---------------------------------------------------------------- saliency, metrics, report
+SALIENCY_DIR = f"{RESULTS}/{{dataset}}/saliency/{{model}}"
+RANDOM_DIR = f"{RESULTS}/{{dataset}}/randomization/{{model}}"
+POSITIVES = f"{RESULTS}/{{dataset}}/splits/positives.csv"
+METRICS_DIR = f"{RESULTS}/{{dataset}}/metrics"
+STATS_DIR = f"{RESULTS}/{{dataset}}/stats"
+FIG_DIR = f"{RESULTS}/{{dataset}}/figures"
+METRIC_PARAMS = dict(
+    ssim_window=config["metrics"]["ssim_window"],
+    ssim_data_range=config["metrics"]["ssim_data_range"],
+    topk_fraction=config["metrics"]["topk_fraction"],
+)
+TABLE_TITLES = {
+    "table2": "Table 2 (utility)",
+    "table3": "Table 3 (randomization)",
+    "table4": "Table 4 (repeatability, reproducibility)",
+}
+FIGURES = [
+    "figure2_utility",
+    "figure3_randomization",
+    "figure3_panel",
+    "figure4_agreement",
+    "overlays",
+]
+
+
+def saliency_tasks(wildcards, output, methods):
+    return [
+        {
+            "method": m,
+            "params": method_params(m),
+            "seed": noise_seed(wildcards.dataset, m),
+            "out_maps": output.maps[i],
+            "out_json": output.meta[i],
+        }
+        for i, m in enumerate(methods)
+    ]
+
+
+def randomize_tasks(wildcards, output, steps, methods=METHODS):
+    tasks, i = {}, 0
+    for step in steps:
+        tasks[step] = []
+        for m in methods:
+            tasks[step].append(
+                {
+                    "method": m,
+                    "params": method_params(m),
+                    "seed": noise_seed(wildcards.dataset, m),
+                    "out_maps": output.maps[i],
+                    "out_json": output.meta[i],
+                }
+            )
+            i += 1
+    return tasks
+
+
+def step_names(model):
+    return [s.name for s in STEPS[model]]
+
+
+def method_metric_inputs(wildcards):
+    ds, m = wildcards.dataset, wildcards.method
+    files = {
+        "positives": f"{RESULTS}/{ds}/splits/positives.csv",
+        "masks": f"{RESULTS}/{ds}/images/masks.npy",
+        "saliency": [f"{RESULTS}/{ds}/saliency/{model}/{m}.npy" for model in MODELS],
+        "randomization": [
+            f"{RESULTS}/{ds}/randomization/{model}/{s.name}/{m}.npy"
+            for model in RANDOMIZED
+            for s in STEPS[model]
+        ],
+    }
+    return files
+
+
+def randomization_layout(wildcards, input):
+    layout, paths = {}, iter(input.randomization)
+    for model in RANDOMIZED:
+        layout[model] = {s.name: next(paths) for s in STEPS[model]}
+    return layout
+
+
+def baseline_metric_inputs(wildcards):
+    ds = wildcards.dataset
+    return {
+        "positives": f"{RESULTS}/{ds}/splits/positives.csv",
+        "masks": f"{RESULTS}/{ds}/images/masks.npy",
+        "index": f"{RESULTS}/{ds}/images/index.csv",
+        "split": f"{RESULTS}/{ds}/splits/split.csv",
+        "maps": [f"{RESULTS}/{ds}/baselines/{b}/maps.npy" for b in baselines(ds)],
+        "rows": [f"{RESULTS}/{ds}/baselines/{b}/maps_rows.csv" for b in baselines(ds)],
+    }
+
+
+def metric_csvs(wildcards):
+    ds = wildcards.dataset
+    return [f"{RESULTS}/{ds}/metrics/{m}.csv" for m in METHODS] + [
+        f"{RESULTS}/{ds}/metrics/baselines.csv"
+    ]
+
+
+def randomized_model():
+    return RANDOMIZED[0] if RANDOMIZED else None
+
+
+def high_baseline_model(dataset):
+    return baselines(dataset)[0] if baselines(dataset) else None
+
+
+def _table(name, ext):
+    return report(
+        f"{STATS_DIR}/{name}.{ext}",
+        caption=f"../report/{name}.rst",
+        category="Tables",
+        subcategory="{dataset}",
+        labels={"dataset": "{dataset}", "table": TABLE_TITLES[name], "format": ext},
+    )
+
+
+def figure_inputs(wildcards):
+    ds = wildcards.dataset
+    files = {
+        "metrics": metric_csvs(wildcards),
+        "images": f"{RESULTS}/{ds}/images/images.npy",
+        "masks": f"{RESULTS}/{ds}/images/masks.npy",
+        "positives": f"{RESULTS}/{ds}/splits/positives.csv",
+        "primary": [
+            f"{RESULTS}/{ds}/saliency/{primary_model()}/{m}.npy" for m in METHODS
+        ],
+        "randomized": [
+            f"{RESULTS}/{ds}/randomization/{model}/{s.name}/{m}.npy"
+            for model in RANDOMIZED[:1]
+            for s in STEPS[model]
+            if s.kind == "cascade"
+            for m in METHODS
+        ],
+    }
+    return files
+
+
+def _figure(name):
+    return report(
+        f"{FIG_DIR}/{name}.png",
+        caption=f"../report/{name}.rst",
+        category="Figures",
+        subcategory="{dataset}",
+        labels={"dataset": "{dataset}", "figure": name.replace("_", " ")},
+    )

@@ -1,33 +1,3 @@
-METRICS_DIR = f"{RESULTS}/{{dataset}}/metrics"
-METRIC_PARAMS = dict(
-    ssim_window=config["metrics"]["ssim_window"],
-    ssim_data_range=config["metrics"]["ssim_data_range"],
-    topk_fraction=config["metrics"]["topk_fraction"],
-)
-
-
-def method_metric_inputs(wildcards):
-    ds, m = wildcards.dataset, wildcards.method
-    files = {
-        "positives": f"{RESULTS}/{ds}/splits/positives.csv",
-        "masks": f"{RESULTS}/{ds}/images/masks.npy",
-        "saliency": [f"{RESULTS}/{ds}/saliency/{model}/{m}.npy" for model in MODELS],
-        "randomization": [
-            f"{RESULTS}/{ds}/randomization/{model}/{s.name}/{m}.npy"
-            for model in RANDOMIZED
-            for s in STEPS[model]
-        ],
-    }
-    return files
-
-
-def randomization_layout(wildcards, input):
-    layout, paths = {}, iter(input.randomization)
-    for model in RANDOMIZED:
-        layout[model] = {s.name: next(paths) for s in STEPS[model]}
-    return layout
-
-
 rule method_metrics:
     input:
         unpack(method_metric_inputs),
@@ -55,18 +25,6 @@ rule method_metrics:
         seed=lambda wc: derive_seed(SEED, "metrics", wc.dataset, wc.method),
     script:
         "../scripts/method_metrics.py"
-
-
-def baseline_metric_inputs(wildcards):
-    ds = wildcards.dataset
-    return {
-        "positives": f"{RESULTS}/{ds}/splits/positives.csv",
-        "masks": f"{RESULTS}/{ds}/images/masks.npy",
-        "index": f"{RESULTS}/{ds}/images/index.csv",
-        "split": f"{RESULTS}/{ds}/splits/split.csv",
-        "maps": [f"{RESULTS}/{ds}/baselines/{b}/maps.npy" for b in baselines(ds)],
-        "rows": [f"{RESULTS}/{ds}/baselines/{b}/maps_rows.csv" for b in baselines(ds)],
-    }
 
 
 rule baseline_metrics:

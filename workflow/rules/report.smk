@@ -1,44 +1,3 @@
-STATS_DIR = f"{RESULTS}/{{dataset}}/stats"
-FIG_DIR = f"{RESULTS}/{{dataset}}/figures"
-TABLE_TITLES = {
-    "table2": "Table 2 (utility)",
-    "table3": "Table 3 (randomization)",
-    "table4": "Table 4 (repeatability, reproducibility)",
-}
-FIGURES = [
-    "figure2_utility",
-    "figure3_randomization",
-    "figure3_panel",
-    "figure4_agreement",
-    "overlays",
-]
-
-
-def metric_csvs(wildcards):
-    ds = wildcards.dataset
-    return [f"{RESULTS}/{ds}/metrics/{m}.csv" for m in METHODS] + [
-        f"{RESULTS}/{ds}/metrics/baselines.csv"
-    ]
-
-
-def randomized_model():
-    return RANDOMIZED[0] if RANDOMIZED else None
-
-
-def high_baseline_model(dataset):
-    return baselines(dataset)[0] if baselines(dataset) else None
-
-
-def _table(name, ext):
-    return report(
-        f"{STATS_DIR}/{name}.{ext}",
-        caption=f"../report/{name}.rst",
-        category="Tables",
-        subcategory="{dataset}",
-        labels={"dataset": "{dataset}", "table": TABLE_TITLES[name], "format": ext},
-    )
-
-
 rule stats:
     input:
         metric_csvs,
@@ -88,37 +47,6 @@ rule stats:
         seed=lambda wc: derive_seed(SEED, "stats", wc.dataset),
     script:
         "../scripts/stats.py"
-
-
-def figure_inputs(wildcards):
-    ds = wildcards.dataset
-    files = {
-        "metrics": metric_csvs(wildcards),
-        "images": f"{RESULTS}/{ds}/images/images.npy",
-        "masks": f"{RESULTS}/{ds}/images/masks.npy",
-        "positives": f"{RESULTS}/{ds}/splits/positives.csv",
-        "primary": [
-            f"{RESULTS}/{ds}/saliency/{primary_model()}/{m}.npy" for m in METHODS
-        ],
-        "randomized": [
-            f"{RESULTS}/{ds}/randomization/{model}/{s.name}/{m}.npy"
-            for model in RANDOMIZED[:1]
-            for s in STEPS[model]
-            if s.kind == "cascade"
-            for m in METHODS
-        ],
-    }
-    return files
-
-
-def _figure(name):
-    return report(
-        f"{FIG_DIR}/{name}.png",
-        caption=f"../report/{name}.rst",
-        category="Figures",
-        subcategory="{dataset}",
-        labels={"dataset": "{dataset}", "figure": name.replace("_", " ")},
-    )
 
 
 rule figures:

@@ -1,21 +1,3 @@
-SALIENCY_DIR = f"{RESULTS}/{{dataset}}/saliency/{{model}}"
-RANDOM_DIR = f"{RESULTS}/{{dataset}}/randomization/{{model}}"
-POSITIVES = f"{RESULTS}/{{dataset}}/splits/positives.csv"
-
-
-def saliency_tasks(wildcards, output, methods):
-    return [
-        {
-            "method": m,
-            "params": method_params(m),
-            "seed": noise_seed(wildcards.dataset, m),
-            "out_maps": output.maps[i],
-            "out_json": output.meta[i],
-        }
-        for i, m in enumerate(methods)
-    ]
-
-
 if config["saliency"]["jobs"] == "per_method":
 
     rule saliency:
@@ -118,28 +100,6 @@ rule saliency_panel:
         n_images=config["saliency"]["panel_images"],
     script:
         "../scripts/saliency_panel.py"
-
-
-def randomize_tasks(wildcards, output, steps, methods=METHODS):
-    tasks, i = {}, 0
-    for step in steps:
-        tasks[step] = []
-        for m in methods:
-            tasks[step].append(
-                {
-                    "method": m,
-                    "params": method_params(m),
-                    "seed": noise_seed(wildcards.dataset, m),
-                    "out_maps": output.maps[i],
-                    "out_json": output.meta[i],
-                }
-            )
-            i += 1
-    return tasks
-
-
-def step_names(model):
-    return [s.name for s in STEPS[model]]
 
 
 if config["randomization"]["jobs"] == "per_method":

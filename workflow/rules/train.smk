@@ -19,6 +19,8 @@ rule train_classifier:
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "model": "{model}"},
         ),
+        predictions=f"{MODEL_DIR}/test_predictions.csv",
+        metrics=f"{MODEL_DIR}/test_metrics.json",
     log:
         f"{RESULTS}/logs/train_classifier/{{dataset}}/{{model}}.log",
     benchmark:
@@ -38,6 +40,8 @@ rule train_classifier:
         training=config["models"]["training"],
         weights=lambda wc: config["models"]["weights"].get(MODELS[wc.model]["arch"]),
         seed=lambda wc: derive_seed(SEED, "train", wc.dataset, wc.model),
+        n_boot=config["models"]["evaluation"]["n_bootstrap"],
+        eval_seed=lambda wc: derive_seed(SEED, "evaluate", wc.dataset, wc.model),
     script:
         "../scripts/train_classifier.py"
 
@@ -78,6 +82,8 @@ rule evaluate_classifier:
         f"{RESULTS}/logs/evaluate_classifier/{{dataset}}/{{model}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/evaluate_classifier/{{dataset}}/{{model}}.tsv"
+    wildcard_constraints:
+        model="|".join(IMPORTED) if IMPORTED else "^$",
     conda:
         "../../envs/tensorflow.yaml"
     threads: 2
@@ -137,6 +143,8 @@ rule train_baseline:
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "model": "{baseline}"},
         ),
+        maps=f"{BASELINE_DIR}/maps.npy",
+        rows=f"{BASELINE_DIR}/maps_rows.csv",
     log:
         f"{RESULTS}/logs/train_baseline/{{dataset}}/{{baseline}}.log",
     benchmark:
@@ -153,34 +161,6 @@ rule train_baseline:
         size=config["image_size"],
         params=lambda wc: config["models"][wc.baseline.split("_")[0]],
         seed=lambda wc: derive_seed(SEED, "train", wc.dataset, wc.baseline),
+        maps_seed=lambda wc: derive_seed(SEED, "maps", wc.dataset, wc.baseline),
     script:
         "../scripts/train_baseline.py"
-
-
-rule baseline_maps:
-    input:
-        model=f"{BASELINE_DIR}/model.keras",
-        images=f"{DATA}/images.npy",
-        index=f"{DATA}/index.csv",
-        split=SPLIT,
-    output:
-        maps=f"{BASELINE_DIR}/maps.npy",
-        rows=f"{BASELINE_DIR}/maps_rows.csv",
-    log:
-        f"{RESULTS}/logs/baseline_maps/{{dataset}}/{{baseline}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/baseline_maps/{{dataset}}/{{baseline}}.tsv"
-    conda:
-        "../../envs/tensorflow.yaml"
-    threads: 2
-    resources:
-        mem_mb=4000,
-        runtime=30,
-        gpu=1,
-    params:
-        kind=lambda wc: wc.baseline.split("_")[0],
-        size=config["image_size"],
-        params=lambda wc: config["models"][wc.baseline.split("_")[0]],
-        seed=lambda wc: derive_seed(SEED, "maps", wc.dataset, wc.baseline),
-    script:
-        "../scripts/baseline_maps.py"

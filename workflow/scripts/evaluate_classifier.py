@@ -1,4 +1,5 @@
-"""Test-set predictions and AUROC with a bootstrap 95% CI."""
+"""Test-set predictions and AUROC with a bootstrap 95% CI of an imported (bring-your-own)
+classifier (trained ones are evaluated by their training job)."""
 
 from saliency_audit.logs import job
 from saliency_audit.models.jobs import evaluate_classifier_job

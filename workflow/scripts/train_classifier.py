@@ -1,4 +1,5 @@
-"""Train one classifier replicate (binary cross-entropy, one positive-class logit)."""
+"""Train one classifier replicate (binary cross-entropy, one positive-class logit), then
+predict the test split with the model still in memory (AUROC with a bootstrap 95% CI)."""
 
 from saliency_audit.logs import job
 from saliency_audit.models.jobs import train_classifier_job
@@ -10,10 +11,14 @@ with job(snakemake):  # noqa: F821 (snakemake is injected)
         out_model=smk.output.model,
         out_history=smk.output.history,
         out_curve=smk.output.curve,
+        out_predictions=smk.output.predictions,
+        out_metrics=smk.output.metrics,
         arch=smk.params.arch,
         size=smk.params.size,
         training={**smk.params.training, "threads": smk.threads},
         seed=smk.params.seed,
+        eval_seed=smk.params.eval_seed,
+        n_boot=smk.params.n_boot,
         weights_path=smk.params.weights,
         title=f"{smk.wildcards.dataset}: {smk.wildcards.model}",
     )

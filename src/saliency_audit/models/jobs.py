@@ -68,7 +68,13 @@ def train_classifier_job(
     seed: int,
     weights_path=None,
     title: str = "",
+    out_predictions=None,
+    out_metrics=None,
+    eval_seed: int = 0,
+    n_boot: int = 1000,
 ) -> None:
+    """Train, save, and (with ``out_predictions``/``out_metrics``) evaluate on the test split
+    with the model still in memory: one TensorFlow start-up instead of two."""
     from .classifier import save_model, train_classifier
     from .tf_setup import configure_tensorflow
 
@@ -93,6 +99,10 @@ def train_classifier_job(
     )
     save_model(model, out_model)
     _write_history(history, out_history, out_curve, title or arch, "val_auroc")
+    if out_predictions is not None:
+        _evaluate_and_write(
+            model, data, out_model, out_predictions, out_metrics, seed=eval_seed, n_boot=n_boot
+        )
 
 
 def import_classifier_job(*, source, out_model, size: int) -> None:
@@ -122,12 +132,22 @@ def evaluate_classifier_job(
     threads: int | None = None,
 ) -> dict:
     from .classifier import load_classifier
-    from .evaluate import evaluate_classifier
     from .tf_setup import configure_tensorflow
 
     configure_tensorflow(threads, seed=seed)
     data = load_data(images, index, split)
     model = load_classifier(model_path, size=size)
+    return _evaluate_and_write(
+        model, data, model_path, out_predictions, out_metrics, seed=seed, n_boot=n_boot,
+        batch_size=batch_size,
+    )
+
+
+def _evaluate_and_write(
+    model, data, model_path, out_predictions, out_metrics, *, seed, n_boot, batch_size=32
+) -> dict:
+    from .evaluate import evaluate_classifier
+
     table, summary = evaluate_classifier(
         model,
         data.images,
@@ -241,12 +261,15 @@ def baseline_maps_job(
     params: dict,
     seed: int,
     threads: int | None = None,
+    configure: bool = True,
 ) -> None:
     """Score maps of a trained baseline on every test image: float16 ``(n_test, S, S)``,
-    streamed batch by batch into the memory map."""
+    streamed batch by batch into the memory map. ``configure=False``: TensorFlow is already
+    set up (the training job writes the maps right after training)."""
     from .tf_setup import configure_tensorflow
 
-    configure_tensorflow(threads, seed=seed)
+    if configure:
+        configure_tensorflow(threads, seed=seed)
     data = load_data(images, index, split)
     rows = data.rows("test")
     with io.open_memmap_atomic(out_maps, (len(rows), size, size), np.float16) as out:

@@ -26,7 +26,7 @@ RECIPE = (
 )
 GRADCAM_RECIPE = (
     "Grad-CAM: ReLU(sum_k mean(d logit / d A_k) A_k) at the Grad-CAM layer, bilinearly resized "
-    "to the image, then the recipe above"
+    "to the image; then " + RECIPE
 )
 
 
