@@ -232,11 +232,8 @@ def all_targets():
             method=METHODS,
         )
         targets += [f"{RESULTS}/{ds}/figures/saliency_{m}.png" for m in MODELS]
-        targets += [
-            f"{RESULTS}/{ds}/stats/verdicts.csv",
-            f"{RESULTS}/{ds}/stats/localization.csv",
-            f"{RESULTS}/{ds}/figures/figure2_utility.png",
-        ]
+        targets += [f"{RESULTS}/{ds}/stats/{t}" for t in STATS_FILES]
+        targets += [f"{RESULTS}/{ds}/figures/{name}.png" for name in FIGURES]
         for m in RANDOMIZED:
             targets += expand(
                 f"{RESULTS}/{ds}/randomization/{m}/{{step}}/{{method}}.npy",
@@ -264,6 +261,11 @@ TABLE_TITLES = {
     "table3": "Table 3 (randomization)",
     "table4": "Table 4 (repeatability, reproducibility)",
 }
+STATS_FILES = [
+    "verdicts.csv",
+    "localization.csv",
+    *(f"table{k}.{ext}" for k in (2, 3, 4) for ext in ("csv", "md")),
+]
 FIGURES = [
     "figure2_utility",
     "figure3_randomization",
