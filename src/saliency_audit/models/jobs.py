@@ -138,7 +138,13 @@ def evaluate_classifier_job(
     data = load_data(images, index, split)
     model = load_classifier(model_path, size=size)
     return _evaluate_and_write(
-        model, data, model_path, out_predictions, out_metrics, seed=seed, n_boot=n_boot,
+        model,
+        data,
+        model_path,
+        out_predictions,
+        out_metrics,
+        seed=seed,
+        n_boot=n_boot,
         batch_size=batch_size,
     )
 
