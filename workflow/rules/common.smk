@@ -148,11 +148,29 @@ def model_arch(model):
 
 
 def gradcam_layer(model):
-    """The architecture's Grad-CAM layer (imported models: found from the model)."""
+    """The Grad-CAM layer: config override by model or architecture name, else the
+    architecture's last block (imported models: found from the model)."""
     from saliency_audit.models.registry import get_architecture
 
     arch = model_arch(model)
+    overrides = config["saliency"]["gradcam_layers"]
+    name = model if model in overrides else MODELS[model].get("arch") or model.split("_r")[0]
+    if name in overrides:
+        return overrides[name]
     return get_architecture(arch).gradcam_layer if arch else None
+
+
+def _check_image_size():
+    size = config["image_size"]
+    for ds in DATASETS:
+        if config["datasets"][ds]["task"] == "detection" and size % 32:
+            raise WorkflowError(
+                f"config key image_size: {size} is not a multiple of 32, which RetinaNet's "
+                f"feature pyramid needs for detection dataset {ds!r} (e.g. 96, 128, 320)"
+            )
+
+
+_check_image_size()
 
 
 def first_replicates():
