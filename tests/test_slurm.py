@@ -34,9 +34,10 @@ FAST_POLLING = [
     "--seconds-between-status-checks",
     "2",
 ]
-# a few rules, both GPU rules of a classifier, and the grouped small CPU steps (one SLURM job)
+# a few rules, two GPU rules (training, saliency maps), and the grouped small CPU steps
 TARGETS = [
     "results/pneumothorax/models/tiny_r1/test_metrics.json",
+    "results/pneumothorax/saliency/tiny_r1/GRAD.npy",
     "results/pneumothorax/splits/sample.csv",
     "results/pneumothorax/figures/qc.png",
 ]
@@ -46,9 +47,9 @@ EXPECTED_SLURM_JOBS = {
     "rule_convert_wildcards_pneumothorax",
     "rule_small_cpu_qc_figure_sample_split",  # group job: split, sample, qc_figure
     "rule_train_classifier_wildcards_pneumothorax_tiny_r1",
-    "rule_evaluate_classifier_wildcards_pneumothorax_tiny_r1",
+    "rule_saliency_all_methods_wildcards_pneumothorax_tiny_r1",
 }
-GPU_RULES = ("train_classifier", "evaluate_classifier")
+GPU_RULES = ("train_classifier", "saliency_all_methods")
 BROKEN_TARGET = "results/pneumothorax/images/images.npy"
 
 

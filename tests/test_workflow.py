@@ -342,3 +342,10 @@ def test_one_method_change_reruns_only_that_method(test_run, tmp_path):
 def test_one_target_builds_only_its_ancestors(tmp_path):
     proc = run_snakemake(tmp_path, "-n", "results/pneumonia/splits/sample.csv")
     assert job_counts(proc) == {"synthesize": 1, "convert": 1, "split": 1, "sample": 1}
+
+
+def test_image_size_retinanet_cannot_take_is_refused(tmp_path):
+    proc = run_snakemake(tmp_path, "-n", "--config", "image_size=72", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "config key image_size: 72 is not a multiple of 32" in out and "'pneumonia'" in out

@@ -10,6 +10,10 @@ functions and the guided copy load TensorFlow when first used.
 
 from importlib import import_module
 
+# Imported eagerly (NumPy only): the function shares its submodule's name, and the package
+# attribute must be the function, not the module.
+from saliency_audit.saliency.postprocess import postprocess, postprocess_batch
+
 _EXPORTS = {
     "METHODS": "registry",
     "get_method": "registry",
@@ -21,11 +25,9 @@ _EXPORTS = {
     "SaliencyEngine": "engine",
     "ModelContext": "model_functions",
     "ModelFunction": "model_functions",
-    "postprocess": "postprocess",
-    "postprocess_batch": "postprocess",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "postprocess", "postprocess_batch"])
 
 
 def __getattr__(name):
