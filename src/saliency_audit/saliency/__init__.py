@@ -12,7 +12,8 @@ from importlib import import_module
 
 # Imported eagerly (NumPy only): the function shares its submodule's name, and the package
 # attribute must be the function, not the module.
-from saliency_audit.saliency.postprocess import postprocess, postprocess_batch
+from saliency_audit.saliency.postprocess import postprocess as postprocess
+from saliency_audit.saliency.postprocess import postprocess_batch as postprocess_batch
 
 _EXPORTS = {
     "METHODS": "registry",
