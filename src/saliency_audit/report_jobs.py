@@ -130,12 +130,8 @@ def stats_job(
             rand_util, utility_metric, model=randomized_model, step=final, high=None, **kw
         ).assign(criterion="randomized_utility_low")
     agree = agreement_rows(df)
-    kinds = [
-        k
-        for k in ("repeatability", "reproducibility")
-        if (agree["model"] == k).any()
-        and not agree[(agree["model"] == k) & ~agree["method"].isin(BASELINE_METHODS)].empty
-    ]
+    of_methods = agree.loc[~agree["method"].isin(BASELINE_METHODS), "model"]
+    kinds = [k for k in ("repeatability", "reproducibility") if (of_methods == k).any()]
     if kinds:
         parts["agreement"] = agreement_verdicts(agree, kinds=kinds, **kw)
     verdicts = pd.concat(parts.values(), ignore_index=True)
