@@ -152,11 +152,11 @@ def gradcam_layer(model):
     architecture's last block (imported models: found from the model)."""
     from saliency_audit.models.registry import get_architecture
 
-    arch = model_arch(model)
     overrides = config["saliency"]["gradcam_layers"]
-    name = model if model in overrides else MODELS[model].get("arch") or model.split("_r")[0]
-    if name in overrides:
-        return overrides[name]
+    arch = model_arch(model)
+    for key in (model, arch):
+        if key in overrides:
+            return overrides[key]
     return get_architecture(arch).gradcam_layer if arch else None
 
 
@@ -293,35 +293,30 @@ FIGURES = [
 ]
 
 
+def map_task(wildcards, output, i, method):
+    """The ``MapTask`` fields of output ``i`` (a method's maps and sidecar) of a job."""
+    return {
+        "method": method,
+        "params": method_params(method),
+        "seed": noise_seed(wildcards.dataset, method),
+        "out_maps": output.maps[i],
+        "out_json": output.meta[i],
+    }
+
+
 def saliency_tasks(wildcards, output, methods):
-    return [
-        {
-            "method": m,
-            "params": method_params(m),
-            "seed": noise_seed(wildcards.dataset, m),
-            "out_maps": output.maps[i],
-            "out_json": output.meta[i],
-        }
-        for i, m in enumerate(methods)
-    ]
+    return [map_task(wildcards, output, i, m) for i, m in enumerate(methods)]
 
 
 def randomize_tasks(wildcards, output, steps, methods=METHODS):
-    tasks, i = {}, 0
-    for step in steps:
-        tasks[step] = []
-        for m in methods:
-            tasks[step].append(
-                {
-                    "method": m,
-                    "params": method_params(m),
-                    "seed": noise_seed(wildcards.dataset, m),
-                    "out_maps": output.maps[i],
-                    "out_json": output.meta[i],
-                }
-            )
-            i += 1
-    return tasks
+    """Step -> its tasks; the outputs are ordered step by step, method by method."""
+    return {
+        step: [
+            map_task(wildcards, output, k * len(methods) + i, m)
+            for i, m in enumerate(methods)
+        ]
+        for k, step in enumerate(steps)
+    }
 
 
 def step_names(model):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -249,8 +248,3 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
         return float("nan")
     return float(np.corrcoef(a, b)[0, 1])
 
-
-def output_paths(directory: str | Path, method: str) -> tuple[str, str]:
-    """``(maps.npy, sidecar.json)`` paths of ``method`` in ``directory``."""
-    d = Path(directory)
-    return str(d / f"{method}.npy"), str(d / f"{method}.json")
