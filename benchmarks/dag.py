@@ -18,19 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from saliency_audit.synth import write_layout_stubs
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def stub_layout(root: Path) -> None:
-    """Empty files in the real layouts: enough for a dry run (nothing is read)."""
-    siim = root / "data/siim-acr"
-    (siim / "dicom-images-train/s/t").mkdir(parents=True)
-    (siim / "dicom-images-train/s/t/1.2.3.dcm").touch()
-    (siim / "train-rle.csv").write_text("ImageId, EncodedPixels\n1.2.3, -1\n")
-    rsna = root / "data/rsna-pneumonia"
-    (rsna / "stage_2_train_images").mkdir(parents=True)
-    (rsna / "stage_2_train_labels.csv").write_text("patientId,x,y,width,height,Target\n")
-    (rsna / "stage_2_detailed_class_info.csv").write_text("patientId,class\n")
 
 
 def dry_run(config: Path, workdir: Path) -> tuple[float, dict[str, int]]:
@@ -72,7 +62,7 @@ def main() -> None:
         best, counts = float("inf"), {}
         for _ in range(args.repeats):
             with tempfile.TemporaryDirectory() as tmp:
-                stub_layout(Path(tmp))
+                write_layout_stubs(tmp)
                 seconds, counts = dry_run(config, Path(tmp))
             best = min(best, seconds)
         results[name] = (best, counts)

@@ -11,16 +11,35 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def run_snakemake(workdir, *args, configfile="configs/test.yaml", check=True, timeout=900):
-    """Run the workflow in ``workdir`` with the repository's Snakefile; returns the process."""
+def snakemake_cmd(workdir, *args, configfile="configs/test.yaml"):
+    """The command that runs the workflow in ``workdir`` with the repository's Snakefile."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir)]
     if configfile:  # options taking lists go before --cores
         cmd += ["--configfile", str(ROOT / configfile)]  # an absolute path stays as it is
-    cmd += ["--quiet", "rules", "--cores", "2", *args]
+    return [*cmd, "--quiet", "rules", "--cores", "2", *args]
+
+
+def run_snakemake(workdir, *args, configfile="configs/test.yaml", check=True, timeout=900):
+    """Run the workflow in ``workdir``; returns the completed process."""
+    cmd = snakemake_cmd(workdir, *args, configfile=configfile)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def job_counts(proc):
+    """Rule -> job count from the "Job stats" table of a (dry) run; {} when it has none."""
+    text = proc.stdout + proc.stderr
+    if "Job stats:" not in text:
+        return {}
+    table = text.split("Job stats:")[1].split("total")[0]
+    counts = {}
+    for line in table.splitlines()[3:]:
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    return counts
 
 
 @pytest.fixture(scope="session")

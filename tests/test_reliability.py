@@ -16,7 +16,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -26,7 +25,7 @@ import pandas as pd
 import pydicom
 import pytest
 import yaml
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, job_counts, run_snakemake, snakemake_cmd
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -130,26 +129,6 @@ def reference(config, tmp_path_factory):
 # --------------------------------------------------------------------------- helpers
 
 
-def snakemake_cmd(workdir, config, *targets):
-    """The command of conftest.run_snakemake (README's ``snakemake --cores``, default profile)."""
-    return [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(ROOT / "Snakefile"),
-        "-d",
-        str(workdir),
-        "--configfile",
-        str(config),
-        "--quiet",
-        "rules",
-        "--cores",
-        "2",
-        *targets,
-    ]
-
-
 def group_alive(pgid):
     """Processes of process group ``pgid`` that are still running (zombies do not count)."""
     alive = []
@@ -170,7 +149,7 @@ def kill_when(workdir, config, targets, ready, timeout=300):
     and every job) as soon as ``ready()`` is true."""
     with open(workdir.parent / f"{workdir.name}-{time.monotonic_ns()}.out", "w") as out:
         proc = subprocess.Popen(
-            snakemake_cmd(workdir, config, *targets),
+            snakemake_cmd(workdir, *targets, configfile=config),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -228,19 +207,6 @@ def visible_files(folder):
         for p in folder.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
-
-
-def job_counts(proc):
-    text = proc.stdout + proc.stderr
-    if "Job stats:" not in text:
-        return {}
-    table = text.split("Job stats:")[1].split("total")[0]
-    counts = {}
-    for line in table.splitlines()[3:]:
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
-    return counts
 
 
 def without_timing(obj):

@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, job_counts, run_snakemake
 
-from saliency_audit.synth import write_siim
+from saliency_audit.synth import write_layout_stubs, write_siim
 
 DATA_TARGETS = [
     "images/images.npy",
@@ -83,20 +83,8 @@ def test_config_typo_stops_with_the_key(tmp_path):
     assert "unknown config key sead" in proc.stdout + proc.stderr
 
 
-def real_layout(root):
-    """Empty files in the real Kaggle layouts are enough for a dry run."""
-    siim = root / "data/siim-acr"
-    (siim / "dicom-images-train/s/t").mkdir(parents=True)
-    (siim / "dicom-images-train/s/t/1.2.3.dcm").touch()
-    (siim / "train-rle.csv").write_text("ImageId, EncodedPixels\n1.2.3, -1\n")
-    rsna = root / "data/rsna-pneumonia"
-    (rsna / "stage_2_train_images").mkdir(parents=True)
-    (rsna / "stage_2_train_labels.csv").write_text("patientId,x,y,width,height,Target\n")
-    (rsna / "stage_2_detailed_class_info.csv").write_text("patientId,class\n")
-
-
 def test_paper_config_builds_its_dag(tmp_path):
-    real_layout(tmp_path)
+    write_layout_stubs(tmp_path)
     proc = run_snakemake(tmp_path, "-n", configfile="configs/paper.yaml")
     out = proc.stdout + proc.stderr
     assert "synthesize" not in out
@@ -294,17 +282,6 @@ def per_method_config(tmp_path, sg_samples):
     path = tmp_path / f"per_method_{sg_samples}.yaml"
     path.write_text(cfg)
     return path
-
-
-def job_counts(proc):
-    text = proc.stdout + proc.stderr
-    table = text.split("Job stats:")[1].split("total")[0]
-    counts = {}
-    for line in table.splitlines()[3:]:
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
-    return counts
 
 
 def test_one_method_change_reruns_only_that_method(test_run, tmp_path):

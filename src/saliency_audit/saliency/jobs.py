@@ -247,4 +247,3 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     if a.size < 2 or np.std(a) == 0 or np.std(b) == 0:
         return float("nan")
     return float(np.corrcoef(a, b)[0, 1])
-

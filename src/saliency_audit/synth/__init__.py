@@ -11,6 +11,7 @@ import inspect
 import os
 
 from ..errors import InputError
+from . import rsna, siim
 from .dicom_writer import write_cr_dicom
 from .phantom import Phantom, draw_phantom
 from .rsna import rsna_records, write_rsna
@@ -25,6 +26,7 @@ __all__ = [
     "siim_records",
     "synthesize",
     "write_cr_dicom",
+    "write_layout_stubs",
     "write_rsna",
     "write_siim",
 ]
@@ -62,3 +64,19 @@ def synthesize(fmt: str, root: str | os.PathLike, params: dict, seed: int) -> di
     for key in sorted(required - set(params)):
         raise InputError(f"synthesize {fmt}: missing parameter {key!r}")
     return writer(root, seed=seed, **params)
+
+
+def write_layout_stubs(root: str | os.PathLike) -> None:
+    """Stub files in the real layouts at the dataset roots of ``configs/paper.yaml`` under
+    ``root`` (``data/siim-acr``, ``data/rsna-pneumonia``): enough for a dry run of that config,
+    which reads nothing."""
+    from pathlib import Path
+
+    ds = Path(root) / "data/siim-acr"
+    (ds / siim.IMAGE_DIR / "s/t").mkdir(parents=True)
+    (ds / siim.IMAGE_DIR / "s/t/1.2.3.dcm").touch()
+    (ds / siim.LABELS).write_text("ImageId, EncodedPixels\n1.2.3, -1\n")
+    ds = Path(root) / "data/rsna-pneumonia"
+    (ds / rsna.IMAGE_DIR).mkdir(parents=True)
+    (ds / rsna.LABELS).write_text("patientId,x,y,width,height,Target\n")
+    (ds / rsna.CLASS_INFO).write_text("patientId,class\n")
