@@ -25,6 +25,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from .. import io  # noqa: E402
 from ..errors import InputError  # noqa: E402
 from ..stats.mixed import COLUMNS, _check_unique, clean  # noqa: E402
 
@@ -96,6 +97,14 @@ def subplots(n: int, width: float = 6.5, height: float = 4.0):
     """One panel per dataset, stacked vertically (legends go to the right of each panel)."""
     fig, axes = plt.subplots(n, 1, figsize=(width + 3.0, height * n), squeeze=False)
     return fig, list(axes[:, 0])
+
+
+def finish(fig, path, title: str | None = None) -> None:
+    """Optional overall title, tight layout, atomic PNG write (the caller closes ``fig``)."""
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    io.save_figure(fig, path)
 
 
 def legend_right(ax, handles) -> None:

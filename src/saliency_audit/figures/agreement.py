@@ -9,7 +9,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .. import io
 from ..errors import InputError
 from ..stats.mixed import BASELINE_LABELS, method_order
 from ..stats.verdict import AGREEMENT_KINDS, LOW_SSIM, pick_high_baseline
@@ -19,6 +18,7 @@ from . import (
     baseline_handle,
     box_legend_handles,
     boxplot,
+    finish,
     legend_right,
     metric_label,
     prepare,
@@ -109,9 +109,6 @@ def figure_agreement(
             ax.set_title(f"{ds}: {' and '.join(present_kinds)} ({n} images)")
             legend_right(ax, handles)
             ax.grid(axis="y", alpha=0.3)
-        if title:
-            fig.suptitle(title)
-        fig.tight_layout()
-        io.save_figure(fig, path)
+        finish(fig, path, title)
     finally:
         plt.close(fig)

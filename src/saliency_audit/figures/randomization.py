@@ -19,11 +19,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .. import io
 from ..errors import InputError
 from ..stats.mixed import BASELINE_LABELS, method_order
 from ..stats.verdict import randomization_baseline, select_rows, step_order
-from . import legend_right, metric_label, prepare, subplots
+from . import finish, legend_right, metric_label, prepare, subplots
 
 
 def _mean_ci(values: np.ndarray, level: float) -> tuple[float, float, float]:
@@ -124,10 +123,7 @@ def figure_randomization(
                 va="bottom",
             )
             ax.grid(alpha=0.3)
-        if title:
-            fig.suptitle(title)
-        fig.tight_layout()
-        io.save_figure(fig, path)
+        finish(fig, path, title)
     finally:
         plt.close(fig)
 
@@ -205,7 +201,6 @@ def figure_randomization_panel(
             f" colour: saliency 0 to 1, {cmap})",
             fontsize=10,
         )
-        fig.tight_layout()
-        io.save_figure(fig, path)
+        finish(fig, path)
     finally:
         plt.close(fig)

@@ -7,7 +7,6 @@ import os
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from .. import io
 from ..stats.mixed import BASELINE_LABELS, LOW_BASELINE, method_order
 from ..stats.verdict import pick_high_baseline, select_rows
 from . import (
@@ -17,6 +16,7 @@ from . import (
     baseline_handle,
     box_legend_handles,
     boxplot,
+    finish,
     legend_right,
     metric_label,
     prepare,
@@ -79,9 +79,6 @@ def figure_utility(
             ax.set_title(f"{ds}: localization utility ({metric.upper()}), {n} test images")
             legend_right(ax, handles)
             ax.grid(axis="y", alpha=0.3)
-        if title:
-            fig.suptitle(title)
-        fig.tight_layout()
-        io.save_figure(fig, path)
+        finish(fig, path, title)
     finally:
         plt.close(fig)
