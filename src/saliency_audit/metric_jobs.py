@@ -30,6 +30,7 @@ from saliency_audit.errors import InputError
 from saliency_audit.saliency.jobs import read_rows
 from saliency_audit.split import load_split
 
+#: localization metrics beyond the paper that utility_values() adds to auprc/auprc_trapz/auroc
 LOCALIZATION_METRICS = ("iou_otsu", "iou_tuned", "hit", "mass", "rank", "topk")
 
 
@@ -62,10 +63,14 @@ def cross_fitted_iou(maps: np.ndarray, masks: np.ndarray, seed: int) -> np.ndarr
     return out
 
 
-def utility_values(maps: np.ndarray, masks: np.ndarray, *, seed: int, topk_fraction: float):
-    """Every per-image utility and localization metric of ``maps`` against ``masks``."""
+def utility_values(
+    maps: np.ndarray, masks: np.ndarray, *, seed: int, topk_fraction: float, otsu=None
+):
+    """Every per-image utility and localization metric of ``maps`` against ``masks``
+    (``otsu``: the maps' Otsu segmentations when the caller has them already)."""
     values = dict(M.utility_scores(maps, masks))
-    values["iou_otsu"] = M.iou(M.otsu_threshold_masks(maps), masks)
+    otsu = M.otsu_threshold_masks(maps) if otsu is None else otsu
+    values["iou_otsu"] = M.iou(otsu, masks)
     values["iou_tuned"] = cross_fitted_iou(maps, masks, seed)
     values["hit"] = M.pointing_hit(maps, masks)
     values["mass"] = M.relevance_mass_accuracy(maps, masks)
@@ -104,15 +109,14 @@ def method_metrics_job(
     frames, segmentations = [], {}
     maps = {m: _load_maps(p, rows) for m, p in saliency.items()}
     for model, stack in maps.items():
-        vals = utility_values(stack, gt, seed=seed, topk_fraction=topk_fraction)
+        otsu = M.otsu_threshold_masks(stack)
+        vals = utility_values(stack, gt, seed=seed, topk_fraction=topk_fraction, otsu=otsu)
         frames.append(
             M.tidy_frame(
                 vals, dataset=dataset, model=model, method=method, step="trained", image_ids=ids
             )
         )
-        segmentations[model] = dict(
-            zip(ids, M.encode_coco_rle(M.otsu_threshold_masks(stack)), strict=True)
-        )
+        segmentations[model] = dict(zip(ids, M.encode_coco_rle(otsu), strict=True))
         log.info(
             "%s %s utility: mean AUPRC %.3f over %d images",
             method,

@@ -22,9 +22,10 @@ import pandas as pd
 from saliency_audit import io
 from saliency_audit import metrics as M
 from saliency_audit.errors import InputError
+from saliency_audit.metric_jobs import LOCALIZATION_METRICS
 
 BASELINE_METHODS = ("AVG", "UNET", "RETINANET")
-LOCALIZATION_SUMMARY = ("auprc", "auroc", "iou_otsu", "iou_tuned", "hit", "mass", "rank", "topk")
+LOCALIZATION_SUMMARY = ("auprc", "auroc", *LOCALIZATION_METRICS)
 
 
 def load_metrics(paths) -> pd.DataFrame:
