@@ -272,17 +272,17 @@ def summary_job(*, datasets: list[str], verdicts, figures: dict[str, list[str]],
     from saliency_audit.summary import scorecard, write_summary
 
     sections, figs = [], []
-    captions = {
-        "figure2": "Figure 2 - localization utility",
-        "figure3": "Figure 3 - cascading randomization",
-        "panel": "Figure 3 - example under randomization",
-        "figure4": "Figure 4 - repeatability and reproducibility",
+    captions = {  # by file name, so the order of the figures does not matter
+        "figure2_utility": "Figure 2 - localization utility",
+        "figure3_randomization": "Figure 3 - cascading randomization",
+        "figure3_panel": "Figure 3 - example under randomization",
+        "figure4_agreement": "Figure 4 - repeatability and reproducibility",
         "overlays": "Example overlays",
     }
     for ds, path in zip(datasets, verdicts, strict=True):
         v = pd.read_csv(path)
         sections.append((ds, scorecard(v, dataset=ds)))
-        for key, fig in zip(captions, figures[ds], strict=True):
-            figs.append((f"{ds}: {captions[key]}", str(Path(fig))))
+        for fig in figures[ds]:
+            figs.append((f"{ds}: {captions[Path(fig).stem]}", str(Path(fig))))
     write_summary(out, sections, figs)
     log.info("summary of %d dataset(s) written to %s", len(datasets), out)
