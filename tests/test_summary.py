@@ -174,3 +174,31 @@ def test_write_summary_sections_and_relative_links(tmp_path):
     assert "| XRAI | pass (0.15) | did not pass (0.15) |" in text
     with pytest.raises(InputError, match="pairs"):
         write_summary(report, [("only a title",)], [])
+
+
+def test_model_scorecard_has_a_column_per_classifier_and_baseline():
+    import pandas as pd
+
+    from saliency_audit.summary import model_scorecard
+
+    rows = []
+    for clf, gcam in (("inceptionv3_r1", 0.2), ("densenet121_r1", 0.6)):
+        for method, mean, verdict in (("GCAM", gcam, "pass" if gcam > 0.3 else "did not pass"),):
+            for base, bmean in (("AVG", 0.3), ("UNET", 0.9)):
+                rows.append(
+                    {
+                        "classifier": clf,
+                        "metric": "auprc",
+                        "target": method,
+                        "baseline": base,
+                        "verdict": verdict if base == "AVG" else "did not pass",
+                        "target_mean": mean,
+                        "baseline_mean": bmean,
+                        "p_adj": 0.01,
+                    }
+                )
+    text = model_scorecard(pd.DataFrame(rows))
+    assert "| method | inceptionv3_r1: AUPRC vs AVG | inceptionv3_r1: AUPRC vs UNET |" in text
+    assert "densenet121_r1: AUPRC vs UNET |" in text
+    assert "| GCAM | did not pass (0.20) | did not pass (0.20) | pass (0.60) |" in text
+    assert "Baseline means: AVG 0.30, UNET 0.90." in text

@@ -195,7 +195,11 @@ def test_saliency_maps_cover_every_model_and_method(test_run):
                 maps = np.load(base / f"saliency/{model}/{method}.npy", mmap_mode="r")
                 assert maps.dtype == np.float16 and maps.shape == (len(positives), 64, 64)
                 assert np.isfinite(maps).all() and maps.min() >= 0 and maps.max() <= 1
-                assert maps.reshape(len(maps), -1).max(axis=1).min() > 0  # not blank
+                peaks = maps.reshape(len(maps), -1).max(axis=1)
+                if method in ("GCAM", "GGCAM"):  # ReLU(weighted sum) may be 0 everywhere
+                    assert peaks.max() == 1 and set(np.unique(peaks)) <= {0, 1}
+                else:
+                    assert peaks.min() > 0  # not blank
                 meta = json.loads((base / f"saliency/{model}/{method}.json").read_text())
                 assert meta["image_ids"] == positives["image_id"].tolist()
                 assert "99th percentile" in meta["recipe"]
@@ -254,6 +258,10 @@ def test_stats_tables_figures_and_summary(test_run):
         for t in ("table2", "table3", "table4"):
             md = (stats / f"{t}.md").read_text()
             assert md.startswith("## Table") and "| GCAM |" in md
+        by_model = pd.read_csv(stats / "utility_by_model.csv")
+        assert set(by_model["classifier"]) == {"tiny_r1", "tiny_r2", "other_r1"}
+        assert set(by_model["target"]) == set(METHODS)
+        assert "| other_r1: AUPRC vs AVG |" in (stats / "utility_by_model.md").read_text()
         for fig in (
             "figure2_utility",
             "figure3_randomization",
@@ -265,6 +273,7 @@ def test_stats_tables_figures_and_summary(test_run):
     summary = (test_run / "results/report/summary.md").read_text()
     assert "## pneumothorax" in summary and "## pneumonia" in summary
     assert "How to read this" in summary and "../pneumonia/figures/figure2_utility.png" in summary
+    assert summary.count("### Utility of every classifier's maps") == 2
 
 
 def per_method_config(tmp_path, sg_samples):
@@ -319,6 +328,21 @@ def test_one_method_change_reruns_only_that_method(test_run, tmp_path):
 def test_one_target_builds_only_its_ancestors(tmp_path):
     proc = run_snakemake(tmp_path, "-n", "results/pneumonia/splits/sample.csv")
     assert job_counts(proc) == {"synthesize": 1, "convert": 1, "split": 1, "sample": 1}
+
+
+def test_randomization_cut_points_per_architecture(tmp_path):
+    """The default config randomizes DenseNet-121 at its own block names; a block of another
+    architecture in its list stops the dry run naming the key, the block and the architecture."""
+    counts = job_counts(run_snakemake(tmp_path, "-n", configfile="config.yaml"))
+    assert counts["randomize_densenet121_r1"] == 2 and "randomize_inceptionv3_r1" not in counts
+    target = "results/pneumonia/randomization/densenet121_r1/cascade_dense_block2/GCAM.npy"
+    counts = job_counts(run_snakemake(tmp_path, "-n", target, configfile="config.yaml"))
+    assert counts["randomize_densenet121_r1"] == 1 and "stats" not in counts
+    bad = 'randomization={"blocks": {"densenet121": ["mixed5"]}}'
+    proc = run_snakemake(tmp_path, "-n", "--config", bad, configfile="config.yaml", check=False)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "randomization.blocks" in text and "'mixed5'" in text and "densenet121" in text
 
 
 def test_image_size_retinanet_cannot_take_is_refused(tmp_path):

@@ -47,6 +47,19 @@ def utility_rows(df: pd.DataFrame, model: str, step: str, high_model: str | None
     return df[cls | avg | high]
 
 
+def classifier_models(df: pd.DataFrame) -> list[str]:
+    """The classifiers with maps of the trained model (in order of appearance)."""
+    sub = df[(df["step"] == "trained") & ~df["method"].isin(BASELINE_METHODS)]
+    sub = sub[~sub["model"].isin(["AVG", "repeatability", "reproducibility"])]
+    return list(dict.fromkeys(sub["model"]))
+
+
+def write_markdown_table(table: pd.DataFrame, path, *, title: str) -> None:
+    from saliency_audit.stats.tables import markdown_table
+
+    io.write_text(path, f"## {title}\n\n" + markdown_table(table.reset_index(), index=False))
+
+
 def cascade_rows(df: pd.DataFrame, model: str) -> pd.DataFrame:
     sub = df[(df["model"] == model) & df["step"].str.startswith("cascade_")]
     return sub[~sub["method"].isin(BASELINE_METHODS)]
@@ -103,6 +116,7 @@ def stats_job(
     """Verdicts of every test and Tables 2-4 (CSV + Markdown) of one dataset."""
     from saliency_audit.stats import (
         agreement_verdicts,
+        model_utility_table,
         randomization_verdicts,
         utility_verdicts,
         verdict_table,
@@ -130,6 +144,25 @@ def stats_job(
         parts["random_utility"] = utility_verdicts(
             rand_util, utility_metric, model=randomized_model, step=final, high=None, **kw
         ).assign(criterion="randomized_utility_low")
+    by_model = pd.concat(
+        [
+            utility_verdicts(
+                utility_rows(df, m, "trained", high_model),
+                utility_metric,
+                model=m,
+                step="trained",
+                **kw,
+            ).assign(classifier=m)
+            for m in classifier_models(df)
+        ],
+        ignore_index=True,
+    )
+    io.write_csv(out["by_model_csv"], by_model, index=False)
+    write_markdown_table(
+        model_utility_table(by_model),
+        out["by_model_md"],
+        title=f"Localization utility ({utility_metric}) of every classifier on {dataset}",
+    )
     agree = agreement_rows(df)
     of_methods = agree.loc[~agree["method"].isin(BASELINE_METHODS), "model"]
     kinds = [k for k in ("repeatability", "reproducibility") if (of_methods == k).any()]
@@ -267,9 +300,18 @@ def _placeholder(path, text: str) -> None:
     plt.close(fig)
 
 
-def summary_job(*, datasets: list[str], verdicts, figures: dict[str, list[str]], out, log) -> None:
-    """``summary.md``: one scorecard per dataset and the figures, linked relatively."""
-    from saliency_audit.summary import scorecard, write_summary
+def summary_job(
+    *,
+    datasets: list[str],
+    verdicts,
+    figures: dict[str, list[str]],
+    out,
+    log,
+    by_model=None,
+) -> None:
+    """``summary.md``: one scorecard per dataset (and, with ``by_model``, the utility of every
+    classifier's maps) and the figures, linked relatively."""
+    from saliency_audit.summary import model_scorecard, scorecard, write_summary
 
     sections, figs = [], []
     captions = {  # by file name, so the order of the figures does not matter
@@ -281,7 +323,10 @@ def summary_job(*, datasets: list[str], verdicts, figures: dict[str, list[str]],
     }
     for ds, path in zip(datasets, verdicts, strict=True):
         v = pd.read_csv(path)
-        sections.append((ds, scorecard(v, dataset=ds)))
+        body = scorecard(v, dataset=ds)
+        if by_model is not None:
+            body += "\n" + model_scorecard(pd.read_csv(by_model[datasets.index(ds)]))
+        sections.append((ds, body))
         for fig in figures[ds]:
             figs.append((f"{ds}: {captions[Path(fig).stem]}", str(Path(fig))))
     write_summary(out, sections, figs)

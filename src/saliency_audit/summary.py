@@ -18,7 +18,7 @@ import pandas as pd
 from . import io
 from .errors import InputError
 from .stats.mixed import check_columns, method_order
-from .stats.tables import format_number, markdown_table
+from .stats.tables import format_number, markdown_table, model_utility_table
 from .stats.verdict import CRITERIA
 
 SCORECARD_COLUMNS = ("dataset", "criterion", "metric", "target", "baseline", "verdict")
@@ -140,6 +140,22 @@ def scorecard(
         alphas = ", ".join(f"{float(a):g}" for a in dict.fromkeys(v["alpha"]))
         note += f" Significance: adjusted p-values ({adj}) below alpha = {alphas}."
     return markdown_table(table) + "\n" + note + "\n"
+
+
+def model_scorecard(by_model: pd.DataFrame, digits: int = 2) -> str:
+    """Markdown: utility verdicts of every classifier's maps (rows = methods, columns =
+    classifier x baseline), under a heading, with the baselines' means."""
+    table = model_utility_table(by_model, digits=digits, with_p=False)
+    means = by_model.drop_duplicates("baseline")
+    base = ", ".join(
+        f"{r['baseline']} {format_number(r['baseline_mean'], digits)}" for _, r in means.iterrows()
+    )
+    return (
+        "### Utility of every classifier's maps\n\n"
+        + markdown_table(table)
+        + f"\nBaseline means: {base}. Replicates and architectures localise differently; the "
+        "scorecard above uses the primary model.\n"
+    )
 
 
 def _link(target: str | os.PathLike, start: Path) -> str:

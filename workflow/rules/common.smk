@@ -199,8 +199,12 @@ def randomization_steps(model):
     from saliency_audit.models.randomize import randomization_steps as steps
 
     cfg = config["randomization"]
+    arch = model_arch(model)
+    blocks = cfg["blocks"]
+    if isinstance(blocks, dict):  # cut points per architecture; one not named: every block
+        blocks = blocks.get(arch)
     try:
-        return steps(model_arch(model), cfg["blocks"], cfg["independent"])
+        return steps(arch, blocks, cfg["independent"])
     except InputError as exc:
         raise WorkflowError(str(exc))
 
@@ -278,11 +282,14 @@ TABLE_TITLES = {
     "table2": "Table 2 (utility)",
     "table3": "Table 3 (randomization)",
     "table4": "Table 4 (repeatability, reproducibility)",
+    "utility_by_model": "utility of every classifier",
 }
 STATS_FILES = [
     "verdicts.csv",
     "localization.csv",
     *(f"table{k}.{ext}" for k in (2, 3, 4) for ext in ("csv", "md")),
+    "utility_by_model.csv",
+    "utility_by_model.md",
 ]
 FIGURES = [
     "figure2_utility",

@@ -15,6 +15,8 @@ rule stats:
         table3_md=f"{STATS_DIR}/table3.md",
         table4_csv=_table("table4", "csv"),
         table4_md=f"{STATS_DIR}/table4.md",
+        by_model_csv=_table("utility_by_model", "csv"),
+        by_model_md=f"{STATS_DIR}/utility_by_model.md",
         localization=report(
             f"{STATS_DIR}/localization.csv",
             caption="../report/localization.rst",
@@ -85,6 +87,9 @@ rule figures:
 rule summary:
     input:
         verdicts=expand(f"{RESULTS}/{{dataset}}/stats/verdicts.csv", dataset=DATASETS),
+        by_model=expand(
+            f"{RESULTS}/{{dataset}}/stats/utility_by_model.csv", dataset=DATASETS
+        ),
         figures=expand(
             f"{RESULTS}/{{dataset}}/figures/{{name}}.png",
             dataset=DATASETS,

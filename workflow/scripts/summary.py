@@ -12,6 +12,7 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
     summary_job(
         datasets=list(smk.params.datasets),
         verdicts=list(smk.input.verdicts),
+        by_model=list(smk.input.by_model),
         figures=figures,
         out=smk.output[0],
         log=log,

@@ -83,3 +83,100 @@ def rebuild(
             "it must name one layer call"
         )
     return keras.Model(inputs, [captured[0], outputs], name=f"{model.name}_with_{capture}")
+
+
+# --------------------------------------------------------------------------- grid alignment
+
+Alignment = tuple[tuple[float, float], tuple[float, float]]
+_IDENTITY: Alignment = ((1.0, 0.0), (1.0, 0.0))
+
+
+def _local_map(op, n_in: tuple[int, int], n_out: tuple[int, int]) -> Alignment | None:
+    """``(stride, offset)`` per axis: output cell ``i`` of ``op`` is centred on input index
+    ``stride * i + offset``; ``None`` when ``op`` moves cells in a way not modelled here."""
+    if getattr(op, "data_format", "channels_last") != "channels_last":
+        return None
+    name = type(op).__name__
+    if "Transpose" in name or "UpSampling" in name or "Resizing" in name:
+        return None
+    if name == "ZeroPadding2D":
+        (top, _), (left, _) = op.padding
+        return ((1.0, -float(top)), (1.0, -float(left)))
+    if name == "Cropping2D":
+        (top, _), (left, _) = op.cropping
+        return ((1.0, float(top)), (1.0, float(left)))
+    window = getattr(op, "kernel_size", None) or getattr(op, "pool_size", None)
+    if window is not None and hasattr(op, "strides") and hasattr(op, "padding"):
+        dilation = getattr(op, "dilation_rate", (1, 1))
+        out = []
+        for axis in range(2):
+            k = (int(window[axis]) - 1) * int(dilation[axis]) + 1
+            s = int(op.strides[axis])
+            before = 0
+            if str(op.padding).lower() == "same":  # TensorFlow pads the extra pixel at the end
+                before = max((n_out[axis] - 1) * s + k - n_in[axis], 0) // 2
+            out.append((float(s), (k - 1) / 2.0 - before))
+        return out[0], out[1]
+    if n_in == n_out:  # normalisation, activation, merge, 1x1 maps: cells stay in place
+        return _IDENTITY
+    return None
+
+
+def grid_alignment(model: keras.Model, tensor=None) -> Alignment | None:
+    """Where the cells of an inner feature map sit in the input image.
+
+    Returns ``((a_r, b_r), (a_c, b_c))``: cell ``(i, j)`` of ``tensor`` (default: the model's
+    first output) is centred on input pixel ``(a_r * i + b_r, a_c * j + b_c)``, composed from
+    the strides, kernel sizes and paddings of the layers between them. Networks with ``valid``
+    padding (InceptionV3) trim borders, so their grid covers less than the image: InceptionV3's
+    ``mixed2`` at 96 px is a 9x9 grid with centres at pixels 13, 21, ..., 77, not spread over
+    0..95. ``None`` when a layer on the way is not modelled or branches disagree.
+    """
+    memo: dict[int, Alignment | None] = {}
+    model_input = model.inputs[0]
+
+    def spatial(t) -> tuple[int, int] | None:
+        shape = tuple(t.shape)
+        if len(shape) != 4 or shape[1] is None or shape[2] is None:
+            return None
+        return int(shape[1]), int(shape[2])
+
+    def walk(t) -> Alignment | None:
+        key = id(t)
+        if key in memo:
+            return memo[key]
+        memo[key] = None  # guards against cycles
+        if t is model_input:
+            memo[key] = _IDENTITY
+            return _IDENTITY
+        history = getattr(t, "_keras_history", None)
+        if history is None:
+            return None
+        node = history.operation._inbound_nodes[history.node_index]
+        n_out = spatial(t)
+        candidates = []
+        for u in node.input_tensors:
+            n_in = spatial(u)
+            if n_in is None or n_out is None:
+                continue
+            upstream = walk(u)
+            local = _local_map(history.operation, n_in, n_out)
+            if upstream is None or local is None:
+                return None
+            candidates.append(
+                tuple(
+                    (ua * s, ua * c + ub) for (ua, ub), (s, c) in zip(upstream, local, strict=True)
+                )
+            )
+        if not candidates or any(not _same(candidates[0], c) for c in candidates[1:]):
+            return None
+        memo[key] = candidates[0]
+        return candidates[0]
+
+    return walk(model.outputs[0] if tensor is None else tensor)
+
+
+def _same(a: Alignment, b: Alignment, tol: float = 1e-6) -> bool:
+    return all(
+        abs(x - y) <= tol for pa, pb in zip(a, b, strict=True) for x, y in zip(pa, pb, strict=True)
+    )

@@ -24,8 +24,8 @@ RECIPE = (
     "(map in [0, 1]; an all-zero map stays 0) -> float16"
 )
 GRADCAM_RECIPE = (
-    "Grad-CAM: ReLU(sum_k mean(d logit / d A_k) A_k) at the Grad-CAM layer, bilinearly resized "
-    "to the image; then " + RECIPE
+    "Grad-CAM: ReLU(sum_k mean(d logit / d A_k) A_k) at the Grad-CAM layer, divided by its "
+    "maximum, bilinearly upsampled with each cell on its receptive-field centre; then " + RECIPE
 )
 
 
@@ -112,6 +112,19 @@ def _engine(ctx, task: MapTask, *, batch_size):
 
 def _sidecar(task: MapTask, engine, summary: dict, rows: pd.DataFrame, extra: dict) -> dict:
     recipe = GRADCAM_RECIPE if engine.method.needs_gradcam_layer else RECIPE
+    if engine.method.needs_gradcam_layer:
+        align = engine.ctx.gradcam_alignment
+        extra = {
+            "gradcam_cell_centres": (
+                "stretched over the image (alignment not derivable)"
+                if align is None
+                else {  # cell k of the grid sits on pixel stride * k + offset
+                    axis: {"stride": a, "offset": b}
+                    for axis, (a, b) in zip(("rows", "cols"), align, strict=True)
+                }
+            ),
+            **extra,
+        }
     return {
         "method": task.method,
         "params": engine.method.params,

@@ -177,6 +177,7 @@ class ModelContext:
         self.trace_counts: collections.Counter = collections.Counter()
         self._functions: dict = {}
         self._models: dict = {}
+        self._alignment = None
 
     @property
     def trace_count(self) -> int:
@@ -210,9 +211,18 @@ class ModelContext:
                         f"got {tuple(m.outputs[0].shape)}"
                     )
                 self._models[kind] = m
+                self._alignment = _graph.grid_alignment(m)
             else:
                 raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
         return self._models[kind]
+
+    @property
+    def gradcam_alignment(self):
+        """Where the Grad-CAM layer's cells sit in the image (see
+        :func:`saliency_audit.saliency._graph.grid_alignment`); ``None``: not derivable, the grid
+        is then stretched over the image."""
+        self.keras_model("gradcam")
+        return self._alignment
 
     def sync_weights(self) -> None:
         """Call after changing the model's weights in place (e.g. randomization): compiled

@@ -10,6 +10,7 @@
 
 from .mixed import PAPER_METHODS, contrasts, fit_mixed, sample_contrasts
 from .tables import (
+    model_utility_table,
     table2_utility,
     table3_randomization,
     table4_agreement,
@@ -29,6 +30,7 @@ from .verdict import (
 )
 
 __all__ = [
+    "model_utility_table",
     "FAIL",
     "NOT_TESTED",
     "PAPER_METHODS",

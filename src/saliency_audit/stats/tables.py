@@ -121,6 +121,32 @@ def verdict_table(
     return table
 
 
+def model_utility_table(
+    verdicts: pd.DataFrame, *, digits: int = 2, with_p: bool = True
+) -> pd.DataFrame:
+    """Utility of every classifier's maps: rows = methods, one column per (classifier,
+    baseline), e.g. ``densenet121_r1: AUPRC vs AVG``. ``verdicts``: utility verdict rows with a
+    ``classifier`` column (one dataset). Cells: :func:`cell_text` (``with_p``) or
+    ``verdict (mean)``."""
+    need = ["classifier", "metric", "target", "baseline", "verdict", "target_mean"]
+    check_columns(verdicts, [*need, "baseline_mean", "p_adj"] if with_p else need, "verdicts")
+    if verdicts.empty:
+        raise InputError("verdicts table: no rows")
+    keys = list(dict.fromkeys(zip(verdicts["classifier"], verdicts["baseline"], strict=True)))
+    metric = str(verdicts["metric"].iloc[0]).upper()
+    labels = {k: f"{k[0]}: {metric} vs {k[1]}" for k in keys}
+    rows = method_order(verdicts["target"])
+    table = pd.DataFrame("", index=pd.Index(rows, name="method"), columns=[labels[k] for k in keys])
+    for _, r in verdicts.iterrows():
+        text = (
+            cell_text(r, digits)
+            if with_p
+            else f"{r['verdict']} ({format_number(r['target_mean'], digits)})"
+        )
+        table.loc[r["target"], labels[(r["classifier"], r["baseline"])]] = text
+    return table
+
+
 def table2_utility(df: pd.DataFrame, metric: str = "auroc", **kwargs: Any) -> pd.DataFrame:
     """Table 2: utility with ``metric`` (the paper: AUC, i.e. pixel AUROC) vs AVG and vs
     U-Net/RetinaNet per dataset. ``df``: tidy utility metrics of one or more datasets;

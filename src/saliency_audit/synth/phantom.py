@@ -171,11 +171,13 @@ def draw_phantom(
 ) -> Phantom:
     """Draw one chest-radiograph-like phantom of ``size`` x ``size`` pixels.
 
-    ``lesion``: ``None`` (negative), ``"pneumothorax"`` (1-2 dark, marking-free regions
-    along the lateral/apical lung edge bounded by a thin bright pleural line; returned as
-    pixel masks) or ``"pneumonia"`` (1-2 bright fuzzy opacities inside the lungs; returned
-    as tight boxes).  ``n_lesions`` fixes the number of regions (1 or 2), else it is drawn.
-    ``shortcut`` adds a bright letter-like marker in the top-right corner.  ``abnormal``
+    ``lesion``: ``None`` (negative), ``"pneumothorax"`` (a dark, marking-free air pocket
+    between the chest wall and the collapsed lung, apical, lateral or basal, bounded by a
+    bright pleural line, one-sided in 85% of images; returned as pixel masks) or
+    ``"pneumonia"`` (1-2 patchy bright opacities anywhere inside the lungs; returned as
+    tight boxes).  Pose (scale, shift) varies per image, so lesions do not sit at one place.
+    ``n_lesions`` fixes the number of regions (1 or 2), else it is drawn.  ``shortcut`` adds
+    a bright letter-like marker in the top-right corner.  ``abnormal``
     draws a non-opacity abnormality (enlarged heart, elevated hemidiaphragm).
     """
     if lesion not in LESIONS:
@@ -183,7 +185,9 @@ def draw_phantom(
     if size < 32:
         raise ValueError(f"size must be >= 32 pixels, got {size}")
     if n_lesions is None:
-        n_lesions = 1 if lesion is None else int(rng.choice([1, 2], p=[0.6, 0.4]))
+        # a pneumothorax is nearly always one-sided; pneumonia is often bilateral
+        bilateral = 0.15 if lesion == "pneumothorax" else 0.4
+        n_lesions = 1 if lesion is None else int(rng.choice([1, 2], p=[1 - bilateral, bilateral]))
     if lesion is not None and n_lesions not in (1, 2):
         raise ValueError(f"n_lesions must be 1 or 2, got {n_lesions}")
 
@@ -193,8 +197,8 @@ def draw_phantom(
     u, v = np.meshgrid(coords, coords)
 
     # --- per-image pose and anatomy --------------------------------------------------
-    sc = rng.uniform(0.92, 1.03)
-    ox, oy = rng.uniform(-0.02, 0.02), rng.uniform(-0.02, 0.02)
+    sc = rng.uniform(0.86, 1.06)
+    ox, oy = rng.uniform(-0.06, 0.06), rng.uniform(-0.05, 0.05)
     mid = 0.5 + ox
 
     def pos(x, y):
@@ -236,19 +240,26 @@ def draw_phantom(
     if lesion == "pneumothorax":
         sides = [int(rng.integers(2))] if n_lesions == 1 else [0, 1]
         ptx_soft = np.zeros_like(u)
+        affected = np.zeros_like(u)
         for i in sides:
             lung = lungs[i]
-            sx, sy = rng.uniform(0.58, 0.82), rng.uniform(0.74, 0.9)
+            # The lung collapses away from the air pocket, which lies in a random direction
+            # from apical (-90 deg) over lateral (0) to basal (+90, a deep sulcus).
+            sx, sy = rng.uniform(0.5, 0.8), rng.uniform(0.6, 0.85)
             rxc, ryc = sx * lung.rx, sy * lung.ry
-            ccx = lung.cx + lung.medial * (lung.rx - rxc + 0.1 * lung.rx)
-            ccy = lung.cy + (lung.ry - ryc) + 0.12 * lung.ry
+            angle = np.deg2rad(rng.uniform(-100.0, 100.0))
+            ux, uy = -lung.medial * np.cos(angle), np.sin(angle)  # towards the pocket
+            ccx = lung.cx - ux * 1.1 * (lung.rx - rxc)
+            ccy = lung.cy - uy * 1.1 * (lung.ry - ryc)
             coll = _ellipse_level(u, v, ccx, ccy, rxc, ryc, taper=0.3)
             ptx_soft += lung.soft * _smooth(coll > 0, 0.5)
+            affected += lung.soft
             ptx_plans.append((lung, coll, rxc))
         ptx_soft = np.clip(ptx_soft, 0, 1)
-        # air: dark and free of lung markings; the collapsed lung a little denser
+        # air: dark and free of lung markings; the collapsed lung (only) a little denser, so
+        # that nothing outside the affected lung differs from a negative image
         lung_val = lung_val * (1 - ptx_soft) + (0.09 + 0.015 * mottle) * ptx_soft
-        lung_val += 0.04 * np.clip(lung_soft - ptx_soft, 0, 1)
+        lung_val += 0.04 * np.clip(affected - ptx_soft, 0, 1)
 
     depth = np.sqrt(np.clip(-body_level * 4.0, 0, 1))
     img = 0.03 + body_soft * (0.32 + 0.26 * depth + 0.12 * v)
@@ -276,10 +287,12 @@ def draw_phantom(
             for _ in range(int(rng.integers(3, 6))):
                 gx = cx0 + rng.normal(0, 0.02)
                 gy = cy0 + rng.normal(0, 0.03)
-                sgx, sgy = rng.uniform(0.03, 0.05), rng.uniform(0.035, 0.065)
+                sgx, sgy = rng.uniform(0.025, 0.04), rng.uniform(0.03, 0.05)
                 blob += np.exp(-0.5 * (((u - gx) / sgx) ** 2 + ((v - gy) / sgy) ** 2))
             blob = np.clip(blob / blob.max(), 0, 1) ** 0.6
-            texture = 0.8 + 0.2 * np.tanh(2 * _smooth(rng.standard_normal((res, res)), 1.5))
+            # patchy, fluffy consolidation: coarse mottling a small CNN sees at 96 px
+            patches = _smooth(rng.standard_normal((res, res)), 0.012 * res)
+            texture = 0.55 + 0.45 * np.tanh(3.0 * patches / (patches.std() + 1e-6))
             contrib = rng.uniform(0.38, 0.5) * blob * texture * lung.soft
             contrib[contrib < 0.03 * contrib.max()] = 0.0
             img += contrib
@@ -294,9 +307,9 @@ def draw_phantom(
         coll_up = _upsample(coll, size)
         region = (lung_up > 0.5) & (coll_up > 0)
         # thin bright visceral pleural line on the collapsed lung's edge
-        width = 1.2 / (size * rxc)
+        width = 0.006 / rxc  # about 0.6 % of the image side: visible after downsampling
         line = np.exp(-((coll_up / width) ** 2)) * np.clip(2 * lung_up - 0.6, 0, 1)
-        full += 0.2 * line
+        full += 0.3 * line
         regions.append(region.astype(np.uint8))
     boxes = []
     for contrib in opacities:

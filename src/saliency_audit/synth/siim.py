@@ -71,6 +71,7 @@ def siim_records(
     seed: int,
     shortcut_rate: float = 0.0,
     multi_image_patient_rate: float = 0.1,
+    bilateral_rate: float = 0.15,
 ) -> Iterator[SiimRecord]:
     """Plan a synthetic SIIM dataset (parameters checked now) and iterate over its images.
 
@@ -86,6 +87,7 @@ def siim_records(
     seed = check_count("seed", seed, 0)
     shortcut_rate = check_rate("shortcut_rate", shortcut_rate)
     multi_rate = check_rate("multi_image_patient_rate", multi_image_patient_rate)
+    bilateral_rate = check_rate("bilateral_rate", bilateral_rate)
 
     rng = np.random.default_rng([seed, _STREAM])
     n_pos = split_count(n_images, positive_rate)
@@ -113,6 +115,8 @@ def siim_records(
     uids = dcmtk_uids(rng, n_images)
     views = np.where(rng.random(n_images) < 0.6, "PA", "AP")
     dates = [seeded_date_time(rng) for _ in range(n_images)]
+    bilateral = np.zeros(n_images, dtype=bool)
+    bilateral[rng.choice(pos_idx, split_count(n_pos, bilateral_rate), replace=False)] = True
 
     def generate() -> Iterator[SiimRecord]:
         for i in range(n_images):
@@ -121,6 +125,7 @@ def siim_records(
                 image_rng,
                 size,
                 "pneumothorax" if positive[i] else None,
+                n_lesions=(2 if bilateral[i] else 1) if positive[i] else None,
                 shortcut=bool(shortcut[i]),
             )
             pid, age, sex = patients[owner[i]]
@@ -153,6 +158,7 @@ def write_siim(
     seed: int,
     shortcut_rate: float = 0.0,
     multi_image_patient_rate: float = 0.1,
+    bilateral_rate: float = 0.15,
     stage: int = 1,
     rle_mode: str = "relative",
 ) -> dict:
@@ -174,6 +180,7 @@ def write_siim(
         seed=seed,
         shortcut_rate=shortcut_rate,
         multi_image_patient_rate=multi_image_patient_rate,
+        bilateral_rate=bilateral_rate,
     )
     sep = ", " if stage == 1 else ","
     lines = [f"ImageId{sep}EncodedPixels"]
