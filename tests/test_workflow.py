@@ -335,7 +335,7 @@ def test_randomization_cut_points_per_architecture(tmp_path):
     architecture in its list stops the dry run naming the key, the block and the architecture."""
     counts = job_counts(run_snakemake(tmp_path, "-n", configfile="config.yaml"))
     assert counts["randomize_densenet121_r1"] == 2 and "randomize_inceptionv3_r1" not in counts
-    target = "results/pneumonia/randomization/densenet121_r1/cascade_dense_block2/GCAM.npy"
+    target = "results/pneumonia/randomization/densenet121_r1/cascade_dense_block3/GCAM.npy"
     counts = job_counts(run_snakemake(tmp_path, "-n", target, configfile="config.yaml"))
     assert counts["randomize_densenet121_r1"] == 1 and "stats" not in counts
     bad = 'randomization={"blocks": {"densenet121": ["mixed5"]}}'

@@ -2,14 +2,58 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+
 import numpy as np
 from saliency.core import XRAI as CoreXRAI
 from saliency.core import IntegratedGradients as CoreIG
 from saliency.core import XRAIParameters
+from saliency.core import xrai as _core_xrai
 
 from saliency_audit.saliency.base import SaliencyMethod
 
 _DEFAULTS = XRAIParameters()
+
+
+class SegmentCache:
+    """XRAI's Felzenszwalb segments of an image, kept across models, randomization steps and
+    calls (they depend on the image only, and cost ~0.5 s per image, nearly all of XRAI's CPU
+    time after the gradients). Least recently used entries go beyond ``max_bytes``."""
+
+    def __init__(self, max_bytes: int = 256 * 2**20):
+        self.max_bytes = int(max_bytes)
+        self._items: OrderedDict[bytes, list] = OrderedDict()
+        self._bytes = 0
+        self.hits = self.misses = 0
+
+    def get(self, x: np.ndarray) -> list | None:
+        """The segments of image ``x`` (``None`` when the package has no segmenter to call)."""
+        segment = getattr(_core_xrai, "_get_segments_felzenszwalb", None)
+        if segment is None:
+            return None
+        x = np.ascontiguousarray(x)
+        key = hashlib.blake2b(x.tobytes(), digest_size=16, person=str(x.shape).encode()[:16])
+        key = key.digest()
+        if key in self._items:
+            self.hits += 1
+            self._items.move_to_end(key)
+            return self._items[key]
+        self.misses += 1
+        segs = segment(x)
+        for m in segs:  # shared between calls: nobody may change them
+            m.flags.writeable = False
+        size = sum(np.asarray(m).nbytes for m in segs)
+        if size <= self.max_bytes:
+            self._items[key] = segs
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= sum(np.asarray(m).nbytes for m in old)
+        return segs
+
+
+SEGMENTS = SegmentCache()
 
 
 class XRAI(SaliencyMethod):
@@ -81,7 +125,11 @@ class XRAI(SaliencyMethod):
         for i in range(b):
             attr = np.mean(list(attrs[i]), axis=0)  # as XRAI: mean over the baselines' IG
             out[i, ..., 0] = core.GetMask(
-                x[i], fn.call_model_function, base_attribution=attr, extra_parameters=params
+                x[i],
+                fn.call_model_function,
+                segments=SEGMENTS.get(x[i]),
+                base_attribution=attr,
+                extra_parameters=params,
             )
         return out
 
