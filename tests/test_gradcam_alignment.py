@@ -103,3 +103,31 @@ def test_gcam_without_alignment_falls_back_to_stretching():
     assert eng.ctx.gradcam_alignment is None
     raw = eng.raw(np.random.default_rng(0).uniform(-1, 1, (2, 8, 8, 3)).astype(np.float32), [0, 0])
     assert raw.shape == (2, 8, 8, 1) and np.isfinite(raw).all()
+
+
+def test_grid_parameter_stretch_reproduces_the_package_and_bad_values_are_refused():
+    """``grid: stretch`` is ``GradCam.GetMask(should_resize=True)`` exactly; ``grid`` is
+    checked when the method is made (GGCAM passes it to its Grad-CAM)."""
+    from saliency.core import GradCam as CoreGradCam
+
+    from saliency_audit.errors import InputError
+    from saliency_audit.saliency import get_method
+
+    inp = keras.Input((24, 24, 3))
+    x = keras.layers.Conv2D(4, 5, strides=2, padding="valid", activation="relu", name="cam")(inp)
+    model = keras.Model(inp, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(x)))
+    x = np.random.default_rng(1).uniform(-1, 1, (2, 24, 24, 3)).astype(np.float32)
+    stretch = SaliencyEngine(model, get_method("GCAM", grid="stretch"), gradcam_layer="cam")
+    aligned = SaliencyEngine(model, "GCAM", gradcam_layer="cam")
+    ours = stretch.raw(x, [0, 0])[..., 0]
+    fn = stretch.ctx.function("gradcam", None)
+    for i in range(2):
+        package = CoreGradCam().GetMask(
+            x[i], fn.call_model_function, {"sign": np.ones(1, np.float32)}, three_dims=False
+        )
+        np.testing.assert_allclose(ours[i], package, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(aligned.raw(x, [0, 0])[..., 0], ours)  # centres 2, 4, ..., 20
+    assert get_method("GGCAM", grid="stretch")._gcam.params["grid"] == "stretch"
+    for name in ("GCAM", "GGCAM"):
+        with pytest.raises(InputError, match=f"{name}, parameter grid: one of receptive_field"):
+            get_method(name, grid="nearest")

@@ -53,18 +53,42 @@ def upsample_grid(grid: np.ndarray, size: int, alignment) -> np.ndarray:
     return rows @ grid @ cols.T
 
 
+GRIDS = ("receptive_field", "stretch")
+
+
+def check_grid(method: str, key: str, value):
+    """``grid`` must be one of :data:`GRIDS`."""
+    if key == "grid" and value not in GRIDS:
+        from saliency_audit.errors import InputError
+
+        raise InputError(
+            f"saliency method {method}, parameter grid: one of {', '.join(GRIDS)}, got {value!r}"
+        )
+    return value
+
+
 class GradCam(SaliencyMethod):
     """Grad-CAM: ReLU(sum_c mean(d logit / d A_c) A_c), scaled by its max, upsampled to ``S``.
 
     The layer's values and gradients of all ``B`` images come from one compiled call; each
     image's grid is made by ``GradCam.GetMask`` (``should_resize=False``) from those values and
-    upsampled by :func:`upsample_grid` with the context's grid alignment. Raw ``(B, S, S, 1)``.
+    upsampled by :func:`upsample_grid` with the context's grid alignment (parameter ``grid``:
+    ``receptive_field``, or ``stretch`` for the ``saliency`` package's resize). Raw ``(B, S, S,
+    1)``.
     """
 
     name = "GCAM"
-    defaults: dict = {}
+    defaults: dict = {"grid": "receptive_field"}
     kinds = ("gradcam",)
     needs_gradcam_layer = True
+
+    def _validate(self, key, value):
+        return check_grid(self.name, key, super()._validate(key, value))
+
+    def alignment(self, ctx):
+        """Cell centres for :func:`upsample_grid`: the layer's receptive-field centres
+        (``grid: receptive_field``) or ``None``, stretched as the package does (``stretch``)."""
+        return ctx.gradcam_alignment if self._params["grid"] == "receptive_field" else None
 
     def compute(self, batch_inputs: np.ndarray, seeds=None) -> np.ndarray:
         ctx, plan = self._require_bound()
@@ -72,7 +96,7 @@ class GradCam(SaliencyMethod):
         fn = ctx.function("gradcam", plan.batch)
         data = fn.call_model_function(x, {"sign": self.signs(x)}, list(CoreGradCam.expected_keys))
         out = np.empty((*x.shape[:3], 1), np.float32)
-        core, align = CoreGradCam(), ctx.gradcam_alignment
+        core, align = CoreGradCam(), self.alignment(ctx)
         for i in range(x.shape[0]):
             grid = core.GetMask(x[i], _replay(data, i), should_resize=False, three_dims=False)
             out[i, ..., 0] = upsample_grid(grid, x.shape[1], align)
@@ -88,4 +112,4 @@ class GradCam(SaliencyMethod):
             should_resize=False,
             three_dims=False,
         )
-        return upsample_grid(grid, x.shape[0], ctx.gradcam_alignment)[..., None]
+        return upsample_grid(grid, x.shape[0], self.alignment(ctx))[..., None]

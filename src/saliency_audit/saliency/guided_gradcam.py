@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from saliency_audit.saliency.base import SaliencyMethod
-from saliency_audit.saliency.gradcam import GradCam
+from saliency_audit.saliency.gradcam import GradCam, check_grid
 from saliency_audit.saliency.guided_backprop import GuidedBackprop
 from saliency_audit.saliency.postprocess import postprocess, postprocess_batch
 
@@ -18,13 +18,16 @@ class GuidedGradCam(SaliencyMethod):
     """
 
     name = "GGCAM"
-    defaults: dict = {}
+    defaults: dict = {"grid": "receptive_field"}  # how GCAM's grid is upsampled
     kinds = ("guided", "gradcam")
     needs_gradcam_layer = True
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._gbp, self._gcam = GuidedBackprop(), GradCam()
+        self._gbp, self._gcam = GuidedBackprop(), GradCam(grid=self._params["grid"])
+
+    def _validate(self, key, value):
+        return check_grid(self.name, key, super()._validate(key, value))
 
     @property
     def gradient_evaluations(self) -> int:

@@ -113,10 +113,12 @@ def _engine(ctx, task: MapTask, *, batch_size):
 def _sidecar(task: MapTask, engine, summary: dict, rows: pd.DataFrame, extra: dict) -> dict:
     recipe = GRADCAM_RECIPE if engine.method.needs_gradcam_layer else RECIPE
     if engine.method.needs_gradcam_layer:
-        align = engine.ctx.gradcam_alignment
+        stretch = engine.method.params.get("grid") == "stretch"
+        align = None if stretch else engine.ctx.gradcam_alignment
         extra = {
             "gradcam_cell_centres": (
-                "stretched over the image (alignment not derivable)"
+                "stretched over the image"
+                + ("" if stretch else " (receptive-field centres not derivable)")
                 if align is None
                 else {  # cell k of the grid sits on pixel stride * k + offset
                     axis: {"stride": a, "offset": b}
