@@ -54,12 +54,6 @@ def classifier_models(df: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(sub["model"]))
 
 
-def write_markdown_table(table: pd.DataFrame, path, *, title: str) -> None:
-    from saliency_audit.stats.tables import markdown_table
-
-    io.write_text(path, f"## {title}\n\n" + markdown_table(table.reset_index(), index=False))
-
-
 def cascade_rows(df: pd.DataFrame, model: str) -> pd.DataFrame:
     sub = df[(df["model"] == model) & df["step"].str.startswith("cascade_")]
     return sub[~sub["method"].isin(BASELINE_METHODS)]
@@ -122,6 +116,7 @@ def stats_job(
         verdict_table,
         write_table,
     )
+    from saliency_audit.stats.tables import write_markdown
 
     df = load_metrics(metric_csvs)
     kw = {"alpha": alpha, "adjust": adjust, "seed": seed}
@@ -158,7 +153,7 @@ def stats_job(
         ignore_index=True,
     )
     io.write_csv(out["by_model_csv"], by_model, index=False)
-    write_markdown_table(
+    write_markdown(
         model_utility_table(by_model),
         out["by_model_md"],
         title=f"Localization utility ({utility_metric}) of every classifier on {dataset}",
@@ -321,11 +316,12 @@ def summary_job(
         "figure4_agreement": "Figure 4 - repeatability and reproducibility",
         "overlays": "Example overlays",
     }
-    for ds, path in zip(datasets, verdicts, strict=True):
+    by_model = [None] * len(datasets) if by_model is None else by_model
+    for ds, path, model_path in zip(datasets, verdicts, by_model, strict=True):
         v = pd.read_csv(path)
         body = scorecard(v, dataset=ds)
-        if by_model is not None:
-            body += "\n" + model_scorecard(pd.read_csv(by_model[datasets.index(ds)]))
+        if model_path is not None:
+            body += "\n" + model_scorecard(pd.read_csv(model_path))
         sections.append((ds, body))
         for fig in figures[ds]:
             figs.append((f"{ds}: {captions[Path(fig).stem]}", str(Path(fig))))

@@ -29,6 +29,10 @@ class GuidedGradCam(SaliencyMethod):
     def _validate(self, key, value):
         return check_grid(self.name, key, super()._validate(key, value))
 
+    def alignment(self, ctx):
+        """Cell centres of the Grad-CAM factor (see :meth:`GradCam.alignment`)."""
+        return self._gcam.alignment(ctx)
+
     @property
     def gradient_evaluations(self) -> int:
         return 2  # one guided input gradient + one gradient at the Grad-CAM layer

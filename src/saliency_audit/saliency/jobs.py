@@ -25,7 +25,7 @@ RECIPE = (
 )
 GRADCAM_RECIPE = (
     "Grad-CAM: ReLU(sum_k mean(d logit / d A_k) A_k) at the Grad-CAM layer, divided by its "
-    "maximum, bilinearly upsampled with each cell on its receptive-field centre; then " + RECIPE
+    "maximum, bilinearly upsampled ({placement}); then " + RECIPE
 )
 
 
@@ -111,22 +111,21 @@ def _engine(ctx, task: MapTask, *, batch_size):
 
 
 def _sidecar(task: MapTask, engine, summary: dict, rows: pd.DataFrame, extra: dict) -> dict:
-    recipe = GRADCAM_RECIPE if engine.method.needs_gradcam_layer else RECIPE
+    recipe = RECIPE
     if engine.method.needs_gradcam_layer:
-        stretch = engine.method.params.get("grid") == "stretch"
-        align = None if stretch else engine.ctx.gradcam_alignment
-        extra = {
-            "gradcam_cell_centres": (
-                "stretched over the image"
-                + ("" if stretch else " (receptive-field centres not derivable)")
-                if align is None
-                else {  # cell k of the grid sits on pixel stride * k + offset
-                    axis: {"stride": a, "offset": b}
-                    for axis, (a, b) in zip(("rows", "cols"), align, strict=True)
-                }
-            ),
-            **extra,
-        }
+        align = engine.method.alignment(engine.ctx)
+        if align is None:
+            placement = centres = "grid stretched over the image"
+            if engine.method.params["grid"] != "stretch":
+                centres += " (receptive-field centres not derivable)"
+        else:  # cell k of the grid sits on pixel stride * k + offset
+            placement = "each cell on its receptive-field centre"
+            names = ("rows", "cols")
+            centres = {
+                n: {"stride": a, "offset": b} for n, (a, b) in zip(names, align, strict=True)
+            }
+        recipe = GRADCAM_RECIPE.format(placement=placement)
+        extra = {"gradcam_cell_centres": centres, **extra}
     return {
         "method": task.method,
         "params": engine.method.params,

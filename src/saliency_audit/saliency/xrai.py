@@ -23,7 +23,7 @@ class SegmentCache:
 
     def __init__(self, max_bytes: int = 256 * 2**20):
         self.max_bytes = int(max_bytes)
-        self._items: OrderedDict[bytes, list] = OrderedDict()
+        self._items: OrderedDict[bytes, tuple[list, int]] = OrderedDict()  # segments, bytes
         self._bytes = 0
         self.hits = self.misses = 0
 
@@ -38,18 +38,18 @@ class SegmentCache:
         if key in self._items:
             self.hits += 1
             self._items.move_to_end(key)
-            return self._items[key]
+            return self._items[key][0]
         self.misses += 1
         segs = segment(x)
         for m in segs:  # shared between calls: nobody may change them
             m.flags.writeable = False
-        size = sum(np.asarray(m).nbytes for m in segs)
+        size = sum(m.nbytes for m in segs)
         if size <= self.max_bytes:
-            self._items[key] = segs
+            self._items[key] = (segs, size)
             self._bytes += size
             while self._bytes > self.max_bytes:
-                _, old = self._items.popitem(last=False)
-                self._bytes -= sum(np.asarray(m).nbytes for m in old)
+                _, (_, old_size) = self._items.popitem(last=False)
+                self._bytes -= old_size
         return segs
 
 

@@ -217,6 +217,14 @@ def write_table(
         raise InputError(f"write_table: expected a DataFrame, got {type(df).__name__}")
     frame = df.reset_index() if df.index.name is not None else df
     io.write_csv(csv_path, frame)
+    write_markdown(frame, md_path, title=title)
+
+
+def write_markdown(
+    df: pd.DataFrame, md_path: str | os.PathLike, *, title: str | None = None
+) -> None:
+    """Write a table as Markdown (index as the first column when named), atomically."""
+    frame = df.reset_index() if df.index.name is not None else df
     text = markdown_table(frame, index=False)
     if title:
         text = f"## {title}\n\n{text}"
