@@ -4,6 +4,10 @@
 
 import os
 
+from snakemake.utils import min_version
+
+min_version("9.0")
+
 # The default config runs the study on synthetic data; a --configfile replaces it
 # (instead of being merged into it) so that its datasets are the only ones. Run from another
 # working directory (-d), the repository's config.yaml is the default.

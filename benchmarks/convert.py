@@ -13,8 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from saliency_audit.convert import ConvertOptions, convert_dataset
-from saliency_audit.datasets import read_dataset
+from saliency_audit.convert import OUTPUTS, ConvertOptions, convert_dataset
+from saliency_audit.formats import read_dataset
+from saliency_audit.paths import Paths
 from saliency_audit.synth import write_siim
 
 
@@ -29,11 +30,13 @@ def main() -> None:
         root = Path(tmp) / "siim"
         write_siim(root, n_images=args.images, positive_rate=0.45, size=args.dicom_size, seed=0)
         records = read_dataset("siim", root)
-        opts = ConvertOptions(size=args.size, salt="bench", labels_csv=str(root / "train-rle.csv"))
+        opts = ConvertOptions(size=args.size, salt="bench")
         rates = {}
         for threads in sorted({1, args.threads}):
             start = time.perf_counter()
-            convert_dataset(records, Path(tmp) / f"out{threads}", opts, threads=threads)
+            paths = Paths(Path(tmp) / f"out{threads}")
+            out = {k: paths(k, dataset="siim") for k in OUTPUTS}
+            convert_dataset(records, out, opts, threads=threads)
             rates[threads] = len(records) / (time.perf_counter() - start)
     print(f"{len(records)} images, {args.dicom_size}px JPEG Baseline DICOM -> {args.size}px")
     print(f"{'workers':>8} {'images/s':>10} {'ratio':>7}")

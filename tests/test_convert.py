@@ -1,13 +1,17 @@
 """Conversion of real-layout datasets (written by the synthetic generator) to stacks."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from saliency_audit import imageops, rle
-from saliency_audit.convert import INDEX_COLUMNS, ConvertOptions, convert_dataset
-from saliency_audit.datasets import read_dataset
+from saliency_audit.convert import INDEX_COLUMNS, OUTPUTS, ConvertOptions
+from saliency_audit.convert import convert_dataset as convert_to
 from saliency_audit.errors import AnnotationError, DicomError, InputError
+from saliency_audit.formats import read_dataset
+from saliency_audit.paths import TEMPLATES
 from saliency_audit.synth import write_rsna, write_siim
 
 SIZE = 32
@@ -27,13 +31,19 @@ def rsna_root(tmp_path_factory):
     return root
 
 
-def options(root, labels, **kw):
-    return ConvertOptions(size=SIZE, salt="s", labels_csv=str(root / labels), **kw)
+def options(**kw):
+    return ConvertOptions(size=SIZE, salt="s", **kw)
+
+
+def convert_dataset(records, folder, opts, **kw):
+    """Convert into ``folder`` under the workflow's file names."""
+    out = {k: Path(folder) / Path(TEMPLATES[k]).name for k in OUTPUTS}
+    return convert_to(records, out, opts, **kw)
 
 
 def test_siim_conversion_matches_decoded_rle(siim_root, tmp_path):
     records = read_dataset("siim", siim_root)
-    summary = convert_dataset(records, tmp_path, options(siim_root, "train-rle.csv"), name="t")
+    summary = convert_dataset(records, tmp_path, options(), name="t")
     images = np.load(tmp_path / "images.npy")
     masks = np.load(tmp_path / "masks.npy")
     index = pd.read_csv(tmp_path / "index.csv", dtype={"image_id": str})
@@ -53,15 +63,15 @@ def test_siim_conversion_matches_decoded_rle(siim_root, tmp_path):
 
 def test_parallel_conversion_equals_serial(siim_root, tmp_path):
     records = read_dataset("siim", siim_root)
-    convert_dataset(records, tmp_path / "a", options(siim_root, "train-rle.csv"), threads=1)
-    convert_dataset(records, tmp_path / "b", options(siim_root, "train-rle.csv"), threads=2)
+    convert_dataset(records, tmp_path / "a", options(), threads=1)
+    convert_dataset(records, tmp_path / "b", options(), threads=2)
     for name in ("images.npy", "masks.npy", "index.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
 def test_rsna_boxes_become_inclusive_masks(rsna_root, tmp_path):
-    records = read_dataset("rsna", rsna_root, {"classes": ["Lung Opacity", "Normal"]})
-    convert_dataset(records, tmp_path, options(rsna_root, "stage_2_train_labels.csv"))
+    records = read_dataset("rsna", rsna_root, options={"classes": ["Lung Opacity", "Normal"]})
+    convert_dataset(records, tmp_path, options())
     masks = np.load(tmp_path / "masks.npy")
     boxes = pd.read_csv(tmp_path / "boxes.csv", dtype={"image_id": str})
     index = pd.read_csv(tmp_path / "index.csv", dtype={"image_id": str})
@@ -83,7 +93,7 @@ def test_box_outside_image_names_the_row(rsna_root, tmp_path):
     labels.write_text("\n".join(lines + [f"{pid},100.0,100.0,200.0,20.0,1"]) + "\n")
     records = read_dataset("rsna", root)
     with pytest.raises(AnnotationError, match=rf"row {len(lines) + 1}: box .* extends outside"):
-        convert_dataset(records, tmp_path / "out", options(root, "stage_2_train_labels.csv"))
+        convert_dataset(records, tmp_path / "out", options())
     assert not (tmp_path / "out" / "images.npy").exists()
 
 
@@ -94,7 +104,7 @@ def test_malformed_rle_names_the_row(siim_root, tmp_path, threads):
     positive = next(r for r in records if r.label)
     positive.rles[0] = (" 1 2 3", 99)
     with pytest.raises(AnnotationError, match="train-rle.csv, row 99: .*odd number"):
-        convert_dataset(records, tmp_path, options(siim_root, "train-rle.csv"), threads=threads)
+        convert_dataset(records, tmp_path, options(), threads=threads)
     assert not list(tmp_path.glob("*.npy")) and not list(tmp_path.glob(".*"))
 
 
@@ -115,10 +125,8 @@ def test_unreadable_dicom_stops_or_is_skipped(siim_root, tmp_path):
     victim = next(r for r in records if r.label == 0)
     victim.path.write_bytes(b"not a dicom at all")
     with pytest.raises(DicomError, match=str(victim.path.name)):
-        convert_dataset(records, tmp_path / "out", options(root, "train-rle.csv"), threads=2)
-    summary = convert_dataset(
-        records, tmp_path / "out", options(root, "train-rle.csv", skip_unreadable=True)
-    )
+        convert_dataset(records, tmp_path / "out", options(), threads=2)
+    summary = convert_dataset(records, tmp_path / "out", options(skip_unreadable=True))
     assert [s["image_id"] for s in summary["skipped"]] == [victim.image_id]
     index = pd.read_csv(tmp_path / "out" / "index.csv", dtype={"image_id": str})
     assert len(index) == len(records) - 1 and victim.image_id not in set(index["image_id"])
@@ -128,4 +136,4 @@ def test_unreadable_dicom_stops_or_is_skipped(siim_root, tmp_path):
 def test_dataset_without_positives_is_refused(siim_root, tmp_path):
     records = [r for r in read_dataset("siim", siim_root) if r.label == 0]
     with pytest.raises(InputError, match="no positive images"):
-        convert_dataset(records, tmp_path, options(siim_root, "train-rle.csv"), name="demo")
+        convert_dataset(records, tmp_path, options(), name="demo")

@@ -2,8 +2,10 @@
 
 import pytest
 
-from saliency_audit.datasets import read_dataset, read_rsna, read_siim
 from saliency_audit.errors import AnnotationError, InputError
+from saliency_audit.formats import read_dataset
+from saliency_audit.formats.rsna import read_rsna
+from saliency_audit.formats.siim import read_siim
 
 
 def siim_layout(tmp_path, csv_text, ids=("1.2.3", "1.2.4", "1.2.5")):

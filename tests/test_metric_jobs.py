@@ -1,11 +1,18 @@
-"""Metric job helpers: known answers on constructed maps (no TensorFlow)."""
+"""The registered mask metrics and metric job helpers: known answers on constructed maps."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from saliency_audit.errors import InputError
-from saliency_audit.metric_jobs import average_mask, cross_fitted_iou, utility_values
+from saliency_audit.jobs.metrics import average_mask
+from saliency_audit.metrics import MetricParams, cross_fitted_iou, score
+from saliency_audit.vocabulary import metric_names
+
+
+def utility_values(maps, masks):
+    """Every registered mask metric, as the metric jobs compute them."""
+    return score(metric_names(compares="mask"), maps, masks, MetricParams(topk_fraction=0.05))
 
 
 def blobs(n=6, size=32, seed=0):
@@ -19,14 +26,15 @@ def blobs(n=6, size=32, seed=0):
 
 def test_oracle_map_scores_perfectly():
     masks = blobs()
-    vals = utility_values(masks.astype(np.float32), masks, seed=0, topk_fraction=0.05)
+    vals = utility_values(masks.astype(np.float32), masks)
+    assert list(vals) == metric_names(compares="mask")
     for key in ("auprc", "auprc_trapz", "auroc", "iou_otsu", "iou_tuned", "hit", "mass", "rank"):
         np.testing.assert_allclose(vals[key], 1.0, err_msg=key)
 
 
 def test_constant_map_scores_the_prevalence():
     masks = blobs()
-    vals = utility_values(np.full(masks.shape, 0.5, np.float32), masks, seed=0, topk_fraction=0.05)
+    vals = utility_values(np.full(masks.shape, 0.5, np.float32), masks)
     prevalence = masks.reshape(len(masks), -1).mean(axis=1)
     np.testing.assert_allclose(vals["auprc"], prevalence)
     np.testing.assert_allclose(vals["auroc"], 0.5)
@@ -58,6 +66,4 @@ def test_average_mask_uses_train_and_val_only(tmp_path):
 
 def test_shape_mismatch_is_named():
     with pytest.raises(InputError, match="shape"):
-        utility_values(
-            np.zeros((2, 8, 8), np.float32), np.zeros((3, 8, 8), bool), seed=0, topk_fraction=0.05
-        )
+        utility_values(np.zeros((2, 8, 8), np.float32), np.zeros((3, 8, 8), bool))

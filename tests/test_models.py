@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from saliency_audit.errors import InputError
-from saliency_audit.models._loop import Batches, FusedAdam
+from saliency_audit.models._loop import Batches, FusedAdam, Schedule
 from saliency_audit.models.classifier import (
     PositiveLogit,
     build_classifier,
@@ -27,7 +27,6 @@ from saliency_audit.models.registry import (
     Architecture,
     block_layers,
     get_architecture,
-    weighted_layers,
 )
 from saliency_audit.models.tf_setup import configure_tensorflow, graph_optimizer_off
 
@@ -67,11 +66,7 @@ def _train(images, labels, seed, epochs=12):
         val_idx,
         arch="tiny",
         size=SIZE,
-        epochs=epochs,
-        batch_size=8,
-        learning_rate=1e-2,
-        patience=4,
-        seed=seed,
+        schedule=Schedule(epochs, 8, 1e-2, 4, seed),
         log=logging.getLogger("test"),
     )
 
@@ -119,11 +114,7 @@ def test_train_classifier_rejects_bad_input():
             [1],
             arch="tiny",
             size=SIZE,
-            epochs=1,
-            batch_size=4,
-            learning_rate=1e-3,
-            patience=1,
-            seed=0,
+            schedule=Schedule(1, 4, 1e-3, 1, 0),
         )
     with pytest.raises(InputError, match="row indices"):
         train_classifier(
@@ -133,11 +124,7 @@ def test_train_classifier_rejects_bad_input():
             [2],
             arch="tiny",
             size=SIZE,
-            epochs=1,
-            batch_size=4,
-            learning_rate=1e-3,
-            patience=1,
-            seed=0,
+            schedule=Schedule(1, 4, 1e-3, 1, 0),
         )
     with pytest.raises(InputError, match="px"):
         train_classifier(
@@ -147,11 +134,7 @@ def test_train_classifier_rejects_bad_input():
             [2],
             arch="tiny",
             size=64,
-            epochs=1,
-            batch_size=4,
-            learning_rate=1e-3,
-            patience=1,
-            seed=0,
+            schedule=Schedule(1, 4, 1e-3, 1, 0),
         )
 
 
@@ -172,11 +155,7 @@ def test_augment_is_seeded_and_bounded():
         [2, 3],
         arch="tiny",
         size=SIZE,
-        epochs=1,
-        batch_size=2,
-        learning_rate=1e-3,
-        patience=None,
-        seed=0,
+        schedule=Schedule(1, 2, 1e-3, None, 0),
         augment=True,
     )
     assert len(history) == 1
@@ -223,11 +202,7 @@ def test_bn_momentum_training_is_seeded_and_saved(tiny_bn, tmp_path):
             val_idx,
             arch="tinybn",
             size=SIZE,
-            epochs=3,
-            batch_size=8,
-            learning_rate=1e-2,
-            patience=None,
-            seed=seed,
+            schedule=Schedule(3, 8, 1e-2, None, seed),
             **kw,
         )
 
@@ -353,7 +328,7 @@ def _check_partition(model, arch):
     for name, layers in blocks.items():
         for layer in layers:
             owners.setdefault(id(layer), []).append(name)
-    for layer in weighted_layers(model.layers):
+    for layer in [la for la in model.layers if la.weights]:
         assert len(owners.get(id(layer), [])) == 1, (layer.name, owners.get(id(layer)))
     assert all(len(v) == 1 for v in owners.values())
     # top-down: every layer of a higher block comes after every layer of the block below it

@@ -11,6 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from saliency_audit.errors import InputError  # noqa: E402
+from saliency_audit.jobs.saliency import MapTask, _context, _engine  # noqa: E402
 from saliency_audit.models.classifier import build_classifier  # noqa: E402
 from saliency_audit.models.randomize import (  # noqa: E402
     randomization_steps,
@@ -18,7 +19,6 @@ from saliency_audit.models.randomize import (  # noqa: E402
     reinitialize,
 )
 from saliency_audit.models.registry import block_layers  # noqa: E402
-from saliency_audit.saliency.jobs import MapTask, _context, _engine  # noqa: E402
 
 
 @pytest.fixture(scope="module")

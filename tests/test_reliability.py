@@ -30,9 +30,10 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from saliency_audit import imageops
-from saliency_audit.convert import ConvertOptions, _mask_for
-from saliency_audit.datasets import read_rsna, read_siim
+from saliency_audit.convert import _mask_for
 from saliency_audit.errors import AnnotationError, InputError
+from saliency_audit.formats.rsna import read_rsna
+from saliency_audit.formats.siim import read_siim
 from saliency_audit.synth import write_siim
 
 DS = "pneumothorax"
@@ -506,7 +507,6 @@ def test_fuzz_box_parser_and_scaling(rsna_dir, rows, shape, size):
         if isinstance(exc, AnnotationError):
             assert 2 <= exc.row <= len(rows) + 1, exc
         return
-    opts = ConvertOptions(size=size, salt="s", labels_csv=str(labels))
     for rec in records:
         assert rec.image_id in ("a1", "b2") and rec.label in (0, 1)
         assert bool(rec.boxes) == (rec.label == 1)
@@ -514,7 +514,7 @@ def test_fuzz_box_parser_and_scaling(rsna_dir, rows, shape, size):
             assert all(map(math.isfinite, (box.x, box.y, box.width, box.height)))
             assert box.x >= 0 and box.y >= 0 and box.width > 0 and box.height > 0
         try:
-            mask, boxes = _mask_for(rec, *shape, opts)
+            mask, boxes = _mask_for(rec, *shape, size)
         except AnnotationError as exc:
             event("box outside the image")
             assert "extends outside" in exc.reason

@@ -7,7 +7,9 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from saliency_audit.errors import InputError
-from saliency_audit.stats import mixed, tables, verdict
+from saliency_audit.stats import compare, tables, verdict
+from saliency_audit.stats.data import method_order, metric_rows
+from saliency_audit.stats.mixed import fit_model
 from saliency_audit.stats.verdict import FAIL, NOT_TESTED, PASS, UNCERTAIN
 
 
@@ -67,8 +69,14 @@ def utility_data(n=60, seed=0, dataset="pneumothorax", high="UNET", metric="aupr
 # --------------------------------------------------------------------------- mixed.py
 
 
+def fit_mixed(df, metric="auprc", reference="AVG"):
+    """The mixed model of one metric, every method in the data, ``reference`` first."""
+    sub, n_dropped = metric_rows(df, metric, "test")
+    return fit_model(sub, method_order(sub["method"]), reference, metric, n_dropped)
+
+
 def test_fit_mixed_fixed_effects_are_differences_to_the_reference():
-    fit = mixed.fit_mixed(utility_data(), "auprc")
+    fit = fit_mixed(utility_data(), "auprc")
     assert fit.ok, fit.reason
     assert fit.reference == "AVG"
     params = dict(zip(fit.exog_names(), fit.params, strict=True))
@@ -82,8 +90,8 @@ def test_fit_mixed_fixed_effects_are_differences_to_the_reference():
 
 def test_contrasts_recover_known_effects_with_ci_and_p():
     df = utility_data()
-    out = mixed.contrasts(df, "auprc", baselines=["AVG", "UNET"])
-    assert list(out.columns) == mixed.CONTRAST_COLUMNS
+    out = compare.contrasts(df, "auprc", baselines=["AVG", "UNET"])
+    assert list(out.columns) == compare.CONTRAST_COLUMNS
     assert len(out) == 6 and set(out["model"]) == {"mixedlm"}
     row = out.set_index(["target", "baseline"])
     truth = {
@@ -110,7 +118,7 @@ def test_contrasts_recover_known_effects_with_ci_and_p():
 
 def test_constant_baseline_tests_the_method_mean():
     df = utility_data()
-    out = mixed.contrasts(df, "auprc", targets=["GRAD"], baselines=[0.2]).iloc[0]
+    out = compare.contrasts(df, "auprc", targets=["GRAD"], baselines=[0.2]).iloc[0]
     grad = df.loc[df["method"] == "GRAD", "value"]
     assert out["baseline"] == "0.2" and out["baseline_kind"] == "constant"
     assert out["estimate"] == pytest.approx(grad.mean() - 0.2, abs=1e-9)
@@ -130,30 +138,30 @@ def test_adjustment_methods():
             "IG": base - 0.012 + rng.normal(0, 0.03, n),
         }
     )
-    raw = mixed.contrasts(df, "auprc", baselines=["AVG"], adjust="none")
+    raw = compare.contrasts(df, "auprc", baselines=["AVG"], adjust="none")
     assert np.allclose(raw["p_adj"], raw["p_value"])
     p = raw["p_value"].to_numpy()
     assert 0.001 < p.min() < 0.2  # a moderate p-value so the adjustments differ
-    holm = mixed.contrasts(df, "auprc", baselines=["AVG"], adjust="holm")
+    holm = compare.contrasts(df, "auprc", baselines=["AVG"], adjust="holm")
     assert np.allclose(holm["p_adj"], multipletests(p, method="holm")[1])
-    bonf = mixed.contrasts(df, "auprc", baselines=["AVG"], adjust="bonferroni")
+    bonf = compare.contrasts(df, "auprc", baselines=["AVG"], adjust="bonferroni")
     assert np.allclose(bonf["p_adj"], np.minimum(1, 3 * p))
-    single = mixed.contrasts(df, "auprc", baselines=["AVG"], adjust="single-step")
-    tukey = mixed.contrasts(df, "auprc", baselines=["AVG"], adjust="tukey")
+    single = compare.contrasts(df, "auprc", baselines=["AVG"], adjust="single-step")
+    tukey = compare.contrasts(df, "auprc", baselines=["AVG"], adjust="tukey")
     s, t = single["p_adj"].to_numpy(), tukey["p_adj"].to_numpy()
     assert (s >= p).all() and (s <= np.minimum(1, 3 * p) + 0.01).all()
     assert (t >= s - 0.01).all()  # 6 pairwise contrasts: a bigger family than 3
     # seeded: the same call gives the same Monte Carlo p-values
-    again = mixed.contrasts(df, "auprc", baselines=["AVG"], adjust="single-step")
+    again = compare.contrasts(df, "auprc", baselines=["AVG"], adjust="single-step")
     assert np.array_equal(s, again["p_adj"].to_numpy())
 
 
 def test_constant_data_never_crashes_and_falls_back():
     n = 20
     same = tidy({"AVG": [0.3] * n, "GRAD": [0.3] * n, "SG": [0.3] * n})
-    fit = mixed.fit_mixed(same, "auprc")
+    fit = fit_mixed(same, "auprc")
     assert not fit.ok and "identical" in fit.reason
-    out = mixed.contrasts(same, "auprc", baselines=["AVG", 0.5], adjust="tukey")
+    out = compare.contrasts(same, "auprc", baselines=["AVG", 0.5], adjust="tukey")
     assert (out["model"] != "mixedlm").all()
     assert out["adjust"].str.startswith("holm").all()  # tukey needs the mixed model
     vs_avg = out[out["baseline"] == "AVG"]
@@ -163,7 +171,7 @@ def test_constant_data_never_crashes_and_falls_back():
     assert np.allclose(vs_half["p_value"], 2 * 0.5**n)  # exact signed-rank, all below
     # constant per method (0.1 + 0.2 vs 0.3 rounding noise included)
     shifted = tidy({"AVG": [0.1] * n, "GRAD": [0.1 + 0.2] * n, "SG": [0.1] * n})
-    out = mixed.contrasts(shifted, "auprc", baselines=["AVG"]).set_index("target")
+    out = compare.contrasts(shifted, "auprc", baselines=["AVG"]).set_index("target")
     assert out.loc["GRAD", "estimate"] == pytest.approx(0.2)
     assert out.loc["GRAD", "p_value"] == pytest.approx(2 * 0.5**n)
     assert out.loc["SG", "p_value"] == 1.0
@@ -177,7 +185,7 @@ def test_fallback_paired_t_when_mixedlm_fails(monkeypatch):
 
     monkeypatch.setattr(sm.MixedLM, "fit", boom)
     df = utility_data(n=25)
-    out = mixed.contrasts(df, "auprc", targets=["GRAD", "XRAI"], baselines=["AVG"])
+    out = compare.contrasts(df, "auprc", targets=["GRAD", "XRAI"], baselines=["AVG"])
     assert set(out["model"]) == {"paired-t"}
     assert out["note"].str.contains("Singular matrix").all()
     wide = df.pivot(index="image_id", columns="method", values="value")
@@ -185,7 +193,7 @@ def test_fallback_paired_t_when_mixedlm_fails(monkeypatch):
         ref = sps.ttest_rel(wide[r["target"]], wide["AVG"])
         assert r["p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
         assert r["statistic"] == pytest.approx(ref.statistic, rel=1e-9)
-    wil = mixed.contrasts(df, "auprc", targets=["GRAD"], baselines=["AVG"], fallback="wilcoxon")
+    wil = compare.contrasts(df, "auprc", targets=["GRAD"], baselines=["AVG"], fallback="wilcoxon")
     ref = sps.wilcoxon(wide["GRAD"] - wide["AVG"])
     assert wil.iloc[0]["model"] == "wilcoxon"
     assert wil.iloc[0]["p_value"] == pytest.approx(ref.pvalue)
@@ -195,7 +203,7 @@ def test_nan_values_are_dropped_and_counted():
     df = utility_data(n=30)
     hit = (df["method"] == "GRAD") & df["image_id"].isin(["img000", "img001", "img002"])
     df.loc[hit, "value"] = np.nan
-    out = mixed.contrasts(df, "auprc", targets=["GRAD", "SG"], baselines=["AVG"])
+    out = compare.contrasts(df, "auprc", targets=["GRAD", "SG"], baselines=["AVG"])
     assert out.attrs["n_dropped"] == 3
     row = out.set_index("target")
     assert row.loc["GRAD", "n"] == 27 and row.loc["GRAD", "n_excluded"] == 3
@@ -206,26 +214,28 @@ def test_nan_values_are_dropped_and_counted():
 def test_input_errors_name_the_culprit():
     df = utility_data(n=10)
     with pytest.raises(InputError, match="'image_id'"):
-        mixed.contrasts(df.drop(columns="image_id"), "auprc", baselines=["AVG"])
+        compare.contrasts(df.drop(columns="image_id"), "auprc", baselines=["AVG"])
     bad = df.astype({"value": object})
     bad.loc[3, "value"] = "abc"
     with pytest.raises(InputError, match="'value'.*'abc'"):
-        mixed.contrasts(bad, "auprc", baselines=["AVG"])
+        compare.contrasts(bad, "auprc", baselines=["AVG"])
     with pytest.raises(InputError, match="metric == 'auroc'.*auprc"):
-        mixed.contrasts(df, "auroc", baselines=["AVG"])
+        compare.contrasts(df, "auroc", baselines=["AVG"])
     with pytest.raises(InputError, match="baseline method.*RETINANET"):
-        mixed.contrasts(df, "auprc", baselines=["RETINANET"])
+        compare.contrasts(df, "auprc", baselines=["RETINANET"])
     with pytest.raises(InputError, match="target method.*GCAM"):
-        mixed.contrasts(df, "auprc", targets=["GCAM"], baselines=["AVG"])
+        compare.contrasts(df, "auprc", targets=["GCAM"], baselines=["AVG"])
     with pytest.raises(InputError, match="adjust"):
-        mixed.contrasts(df, "auprc", baselines=["AVG"], adjust="tukeyy")
+        compare.contrasts(df, "auprc", baselines=["AVG"], adjust="tukeyy")
     two = pd.concat([df, df.assign(model="densenet121")], ignore_index=True)
     with pytest.raises(InputError, match="several rows per \\(method, image_id\\).*model"):
-        mixed.contrasts(two, "auprc", baselines=["AVG"])
-    mean = mixed.contrasts(two, "auprc", baselines=["AVG"], duplicates="mean")
+        compare.contrasts(two, "auprc", baselines=["AVG"])
+    mean = compare.contrasts(two, "auprc", baselines=["AVG"], duplicates="mean")
     assert (mean["n"] == 10).all()
     with pytest.raises(InputError, match="dataset"):
-        mixed.contrasts(pd.concat([df, df.assign(dataset="pneumonia")]), "auprc", baselines=["AVG"])
+        compare.contrasts(
+            pd.concat([df, df.assign(dataset="pneumonia")]), "auprc", baselines=["AVG"]
+        )
 
 
 # --------------------------------------------------------------------------- verdict.py
@@ -414,7 +424,7 @@ def test_tables_2_3_4_layout_and_files(tmp_path):
             utility_data(seed=1, dataset="pneumonia", high="RETINANET"),
         ]
     )
-    t2 = tables.table2_utility(util)
+    t2 = tables.verdict_table(verdict.utility_verdicts(util, "auroc"))
     assert list(t2.index) == ["GRAD", "SG", "XRAI"]  # the paper's order
     assert list(t2.columns) == [
         "pneumothorax: utility AUROC vs AVG",
@@ -428,7 +438,11 @@ def test_tables_2_3_4_layout_and_files(tmp_path):
     assert "P < .001" in t2.loc["XRAI", "pneumonia: utility AUROC vs RETINANET"]
 
     rand = randomization_data().assign(method=lambda d: d["method"].replace({"IG": "XRAI"}))
-    t3 = tables.table3_randomization(rand, 0.4, utility=util[util["dataset"] == "pneumothorax"])
+    parts = [
+        verdict.utility_verdicts(util[util["dataset"] == "pneumothorax"], "auprc"),
+        verdict.randomization_verdicts(rand, 0.4),
+    ]
+    t3 = tables.verdict_table(pd.concat(parts, ignore_index=True))
     assert list(t3.columns) == [
         "pneumothorax: utility AUPRC vs AVG",
         "pneumothorax: utility AUPRC vs UNET",
@@ -439,7 +453,7 @@ def test_tables_2_3_4_layout_and_files(tmp_path):
     )
     assert t3.loc["SG", "pneumothorax: randomization (SSIM at stem)"].startswith("did not pass")
 
-    t4 = tables.table4_agreement(agreement_data())
+    t4 = tables.verdict_table(verdict.agreement_verdicts(agreement_data()))
     assert list(t4.index) == ["SG", "GCAM", "XRAI"]
     assert "pneumothorax: repeatability SSIM vs 0.5" in t4.columns
     assert t4.loc["XRAI", "pneumothorax: repeatability SSIM vs 0.5"].startswith(

@@ -20,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 
 from saliency_audit import rle
 from saliency_audit.errors import InputError
+from saliency_audit.synth import dicom_writer as writer_module
 from saliency_audit.synth import (
     draw_phantom,
     rsna_records,
@@ -29,7 +30,6 @@ from saliency_audit.synth import (
     write_rsna,
     write_siim,
 )
-from saliency_audit.synth import siim as siim_module
 
 SIZE = 128
 SIIM_PARAMS = dict(
@@ -308,7 +308,7 @@ def test_replaces_root_only_after_success(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(siim_module, "write_cr_dicom", boom)
+    monkeypatch.setattr(writer_module, "write_cr_dicom", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         write_siim(root, n_images=2, positive_rate=0.5, size=64, seed=1)
     assert _tree(root) == before

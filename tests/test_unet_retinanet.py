@@ -10,6 +10,7 @@ import pytest
 from sklearn.metrics import average_precision_score
 
 from saliency_audit.errors import InputError
+from saliency_audit.models._loop import Schedule
 from saliency_audit.models.classifier import save_model
 from saliency_audit.models.retinanet import (
     CLASS_PRIOR,
@@ -106,11 +107,7 @@ def test_unet_beats_average_mask_baseline(tmp_path):
         train_idx,
         val_idx,
         size=32,
-        epochs=10,
-        batch_size=8,
-        learning_rate=1e-2,
-        patience=4,
-        seed=0,
+        schedule=Schedule(10, 8, 1e-2, 4, 0),
         log=LOG,
         base_filters=4,
         depth=2,
@@ -148,11 +145,7 @@ def test_unet_rejects_bad_sizes():
             [0, 1],
             [2],
             size=32,
-            epochs=1,
-            batch_size=2,
-            learning_rate=1e-3,
-            patience=1,
-            seed=0,
+            schedule=Schedule(1, 2, 1e-3, 1, 0),
         )
 
 
@@ -198,15 +191,12 @@ def test_retinanet_training_is_deterministic():
     images, boxes = toy_boxes()
     kw = dict(
         size=64,
-        epochs=1,
-        batch_size=3,
-        learning_rate=1e-3,
+        schedule=Schedule(1, 3, 1e-3, None, 3),
         log=LOG,
         backbone="tiny",
         anchor_size=2.0,
         head_convs=1,
         min_level=4,
-        seed=3,
     )
     m1, h1 = train_retinanet(images, boxes, np.arange(5), np.arange(5, 7), **kw)
     m2, h2 = train_retinanet(images, boxes, np.arange(5), np.arange(5, 7), **kw)
@@ -225,10 +215,7 @@ def test_retinanet_trains_one_step_and_predicts_maps(tmp_path):
         np.arange(4),
         np.arange(4, 6),
         size=64,
-        epochs=1,
-        batch_size=4,
-        learning_rate=1e-3,
-        seed=0,
+        schedule=Schedule(1, 4, 1e-3, None, 0),
         log=LOG,
         backbone="tiny",
         anchor_size=2.0,
@@ -260,9 +247,6 @@ def test_retinanet_trains_one_step_and_predicts_maps(tmp_path):
             [0, 1],
             [2],
             size=64,
-            epochs=1,
-            batch_size=2,
-            learning_rate=1e-3,
-            seed=0,
+            schedule=Schedule(1, 2, 1e-3, None, 0),
             backbone="tiny",
         )

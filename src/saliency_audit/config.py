@@ -1,12 +1,17 @@
-"""Config validation against ``workflow/schemas/config.schema.yaml`` with defaults filled in.
+"""Config validation against the package's ``config.schema.yaml`` with defaults filled in.
 
 Errors name the offending key path (``config key datasets.pneumonia.synthetic.n_imgs``), so a
-typo stops the run at once instead of silently using a default.
+typo stops the run at once instead of silently using a default. Names that registries define
+(saliency methods, architectures, dataset formats, utility metrics) are not spelled in the
+schema: a node ``{x-enum: NAME}`` becomes ``{enum: [...]}`` of registry ``NAME``, and
+``x-default: NAME`` a default listing all of it (:data:`REGISTRIES`).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
@@ -14,12 +19,62 @@ import yaml
 
 from .errors import InputError
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = "config.schema.yaml"  # package data of saliency_audit
 
 
-def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
-    with open(path) as fh:
-        return yaml.safe_load(fh)
+def _methods() -> list[str]:
+    from .saliency.registry import method_names
+
+    return method_names()
+
+
+def _architectures() -> list[str]:
+    from .models.registry import ARCHITECTURES
+
+    return list(ARCHITECTURES)
+
+
+def _formats() -> list[str]:
+    from .formats import FORMATS
+
+    return list(FORMATS)
+
+
+def _utility_metrics() -> list[str]:
+    from .vocabulary import metric_names
+
+    return metric_names("utility")
+
+
+#: registry name (``x-enum`` / ``x-default`` in the schema) -> its names
+REGISTRIES: dict[str, Callable[[], list[str]]] = {
+    "methods": _methods,
+    "architectures": _architectures,
+    "formats": _formats,
+    "utility_metrics": _utility_metrics,
+}
+
+
+def _resolve(node):
+    if isinstance(node, list):
+        return [_resolve(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _resolve(v) for k, v in node.items() if k not in ("x-enum", "x-default")}
+    if "x-enum" in node:
+        out["enum"] = REGISTRIES[node["x-enum"]]()
+    if "x-default" in node:
+        out["default"] = REGISTRIES[node["x-default"]]()
+    return out
+
+
+def load_schema(path: str | Path | None = None) -> dict:
+    """The config schema (the package's, or ``path``) with registry names filled in."""
+    if path is None:
+        text = resources.files(__package__).joinpath(SCHEMA).read_text()
+    else:
+        text = Path(path).read_text()
+    return _resolve(yaml.safe_load(text))
 
 
 def _with_defaults(validator_class):
@@ -52,6 +107,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
             f"config key {path}: give exactly one of 'root' (a real dataset) or "
             "'synthetic' (a generated look-alike)"
         )
+    if error.validator == "enum" and "propertyNames" in error.schema_path:
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"unknown config key {path}.{error.instance} (allowed: {allowed})"
     if error.validator == "propertyNames":
         return f"config key {path}: invalid name {error.instance!r} ({error.message})"
     return f"config key {path or '(top level)'}: {error.message}"

@@ -1,9 +1,9 @@
-"""DICOM dataset -> memory-mapped image and mask stacks plus an index CSV.
+"""A dataset's images and annotations -> memory-mapped image and mask stacks plus an index CSV.
 
 Outputs (all written atomically):
 
-* ``images.npy``: ``uint8 (N, S, S)`` grayscale, area-resized from the VOI/windowed
-  DICOM pixels (MONOCHROME1 inverted so that 255 is white).
+* ``images.npy``: ``uint8 (N, S, S)`` grayscale, area-resized from the pixels the format's
+  image loader gives (DICOM: VOI/windowed, MONOCHROME1 inverted so that 255 is white).
 * ``masks.npy``: ``uint8 (N, S, S)`` 0/1 ground truth (SIIM regions OR-ed; RSNA boxes
   filled, inclusive after scaling).
 * ``index.csv``: one row per image, ``index`` = row in the stacks.  It holds the dataset's
@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +28,8 @@ import pandas as pd
 
 from . import dicom, imageops, io
 from . import rle as rle_mod
-from .datasets import Record
 from .errors import AnnotationError, DicomError, InputError
+from .formats.base import ImageLoader, Record
 from .privacy import hash_patient_id
 
 log = logging.getLogger(__name__)
@@ -45,27 +47,46 @@ INDEX_COLUMNS = [
     "transfer_syntax",
 ]
 BOX_COLUMNS = ["index", "image_id", "x0", "y0", "x1", "y1"]
+#: the files :func:`convert_dataset` writes (keys of its ``out``)
+OUTPUTS = ("images", "masks", "index", "boxes")
 BOX_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
 class ConvertOptions:
+    """``size``: side of the stacks; ``salt``: of the patient hash; ``load_image``: the
+    format's loader; ``skip_unreadable``: log and skip images that cannot be read;
+    ``allowed_modalities``: DICOM Modality values accepted (None: any)."""
+
     size: int
     salt: str
-    labels_csv: str
-    rle_mode: str = "relative"
+    load_image: ImageLoader = dicom.read_image
     skip_unreadable: bool = False
-    allowed_modalities: frozenset[str] | None = frozenset({"CR", "DX", "DR", "RG", "OT"})
+    allowed_modalities: frozenset[str] | None = dicom.DEFAULT_MODALITIES
 
 
-def _mask_for(rec: Record, rows: int, cols: int, opts: ConvertOptions):
-    size = opts.size
+def read_index(path) -> pd.DataFrame:
+    """An ``index.csv`` written by :func:`convert_dataset` (ids and hashes kept as strings);
+    it must have the ``index`` and ``image_id`` columns at least."""
+    index = pd.read_csv(path, dtype={"image_id": str, "patient_hash": str})
+    missing = [c for c in INDEX_COLUMNS[:2] if c not in index.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)} of an index.csv")
+    return index
+
+
+def read_boxes(path) -> pd.DataFrame:
+    """A ``boxes.csv`` written by :func:`convert_dataset`."""
+    return pd.read_csv(path, dtype={"image_id": str})
+
+
+def _mask_for(rec: Record, rows: int, cols: int, size: int):
     boxes = []
     if rec.rles:
         full = np.zeros((rows, cols), dtype=np.uint8)
         for encoded, line in rec.rles:
             rle_mod.decode(
-                encoded, (rows, cols), opts.rle_mode, out=full, source=opts.labels_csv, row=line
+                encoded, (rows, cols), rec.rle_mode, out=full, source=rec.source, row=line
             )
         mask = imageops.resize_mask(full, (size, size))
     else:
@@ -73,7 +94,7 @@ def _mask_for(rec: Record, rows: int, cols: int, opts: ConvertOptions):
     for box in rec.boxes:
         if box.x + box.width > cols + BOX_TOLERANCE or box.y + box.height > rows + BOX_TOLERANCE:
             raise AnnotationError(
-                opts.labels_csv,
+                rec.source,
                 box.line,
                 f"box x={box.x}, y={box.y}, width={box.width}, height={box.height} extends "
                 f"outside the {cols}x{rows} image {rec.path.name}",
@@ -87,13 +108,13 @@ def _mask_for(rec: Record, rows: int, cols: int, opts: ConvertOptions):
 def _process(args):
     rec, opts = args
     try:
-        img = dicom.read_image(rec.path, allowed_modalities=opts.allowed_modalities)
+        img = opts.load_image(rec.path, allowed_modalities=opts.allowed_modalities)
     except DicomError as exc:
         if opts.skip_unreadable:
             return rec, None, str(exc)
         raise
     pixels = imageops.to_uint8(imageops.resize_area(img.pixels, (opts.size, opts.size)))
-    mask, boxes = _mask_for(rec, img.rows, img.cols, opts)
+    mask, boxes = _mask_for(rec, img.rows, img.cols, opts.size)
     meta = {
         "image_id": rec.image_id,
         "patient_hash": hash_patient_id(img.patient_id or rec.image_id, opts.salt),
@@ -110,19 +131,23 @@ def _process(args):
 
 def convert_dataset(
     records: list[Record],
-    out_dir: str | Path,
+    out: Mapping[str, str | os.PathLike],
     opts: ConvertOptions,
     *,
     threads: int = 1,
     name: str = "dataset",
 ) -> dict:
-    """Convert ``records`` into the stacks and CSVs under ``out_dir``; returns a summary.
+    """Convert ``records`` into the stacks and CSVs ``out`` (keys :data:`OUTPUTS`, e.g. the
+    ``images``, ``masks``, ``index``, ``boxes`` templates of :mod:`saliency_audit.paths`);
+    returns a summary.
 
     Raises :class:`InputError` for an empty dataset or one with no positive image, and
     :class:`DicomError` / :class:`AnnotationError` naming the file or CSV row at fault
     (unreadable DICOMs are logged and skipped instead when ``opts.skip_unreadable``).
     """
-    out_dir = Path(out_dir)
+    missing = [k for k in OUTPUTS if k not in out]
+    if missing:
+        raise ValueError(f"convert_dataset: no output path for {', '.join(missing)}")
     if not records:
         raise InputError(f"dataset {name!r}: no labelled images found")
     if not any(r.label for r in records):
@@ -133,8 +158,11 @@ def convert_dataset(
     n, size = len(records), opts.size
     start = time.perf_counter()
     metas, boxes_rows, skipped = [], [], []
-    out_dir.mkdir(parents=True, exist_ok=True)
-    partial = {key: out_dir / f".partial-{key}.npy" for key in ("images", "masks")}
+    partial = {}
+    for key in ("images", "masks"):
+        final = Path(out[key])
+        final.parent.mkdir(parents=True, exist_ok=True)
+        partial[key] = final.with_name(f".partial-{final.name}")
     try:
         stacks = {
             key: np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(n, size, size))
@@ -168,19 +196,19 @@ def convert_dataset(
         if not index["label"].any():
             raise InputError(f"dataset {name!r}: no readable positive images remain")
         for key, stack in stacks.items():
-            final = out_dir / f"{key}.npy"
+            final = Path(out[key])
             if kept == n:  # the common case: the partial file is complete, rename it
                 stack.flush()
                 partial[key].replace(final)
             else:
-                with io.open_memmap_atomic(final, (kept, size, size), np.uint8) as out:
-                    out[:] = stack[:kept]
+                with io.open_memmap_atomic(final, (kept, size, size), np.uint8) as dest:
+                    dest[:] = stack[:kept]
         stacks.clear()
     finally:
         for path in partial.values():
             path.unlink(missing_ok=True)
-    io.write_csv(out_dir / "index.csv", index)
-    io.write_csv(out_dir / "boxes.csv", pd.DataFrame(boxes_rows, columns=BOX_COLUMNS))
+    io.write_csv(out["index"], index)
+    io.write_csv(out["boxes"], pd.DataFrame(boxes_rows, columns=BOX_COLUMNS))
     seconds = time.perf_counter() - start
     summary = {
         "dataset": name,

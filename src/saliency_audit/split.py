@@ -167,3 +167,14 @@ def sample_positives(
     rng = np.random.default_rng(seed)
     chosen = pool.iloc[np.sort(rng.choice(len(pool), size=n, replace=False))]
     return chosen[["index", "image_id"]].sort_values("index").reset_index(drop=True)
+
+
+def read_positives(path, *, sampled_only: bool = False) -> pd.DataFrame:
+    """Rows of a ``positives.csv`` (``index, image_id, sampled``) in file order."""
+    rows = pd.read_csv(path, dtype={"image_id": str})
+    missing = {"index", "image_id", "sampled"} - set(rows.columns)
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+    if sampled_only:
+        rows = rows[rows["sampled"].astype(bool)]
+    return rows.reset_index(drop=True)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import io
 from .errors import InputError
-from .stats.mixed import check_columns, method_order
+from .stats.data import check_columns, method_order
 from .stats.tables import format_number, markdown_table, model_utility_table
 from .stats.verdict import CRITERIA
 

@@ -8,21 +8,28 @@ SRC = str(Path(workflow.basedir) / "src")
 if SRC not in sys.path:
     sys.path.insert(0, SRC)
 # Scripts run in their own interpreters (and on cluster nodes): give them the package too.
-os.environ.update(
-    PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
-)
+os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
 
 from saliency_audit import config as config_schema  # noqa: E402
 from saliency_audit.errors import InputError  # noqa: E402
+from saliency_audit.figures import FIGURES  # noqa: E402
+from saliency_audit.formats import dataset_layout, get_format  # noqa: E402
+from saliency_audit.paths import Paths  # noqa: E402
 from saliency_audit.seeds import derive_seed  # noqa: E402
+from saliency_audit.vocabulary import (  # noqa: E402
+    AGREEMENT_KINDS,
+    CASCADE,
+    STEP_KINDS,
+    high_baseline,
+)
 
 try:
     config_schema.validate(config)
 except InputError as exc:
     raise WorkflowError(str(exc))
 
-RESULTS = config["results"]
+P = Paths(config["results"])
 DATASETS = sorted(config["datasets"])
 SEED = config["seed"]
 
@@ -53,14 +60,32 @@ def _check_method_params():
             raise WorkflowError(f"config key saliency.params.{name}: {exc}")
 
 
+def _check_datasets():
+    for ds in DATASETS:
+        cfg = config["datasets"][ds]
+        if cfg["task"] == "detection" and config["image_size"] % 32:
+            raise WorkflowError(
+                f"config key image_size: {config['image_size']} is not a multiple of 32, "
+                f"which RetinaNet's feature pyramid needs for detection dataset {ds!r} "
+                "(e.g. 96, 128, 320)"
+            )
+        try:
+            from saliency_audit.formats import dataset_options
+
+            dataset_options(get_format(cfg["format"]), cfg)
+        except InputError as exc:
+            raise WorkflowError(f"config key datasets.{ds}: {exc}")
+
+
 _check_method_params()
+_check_datasets()
 TRAINED = [m for m, spec in MODELS.items() if "arch" in spec]
 IMPORTED = [m for m, spec in MODELS.items() if "path" in spec]
-BASELINE_KIND = {"segmentation": "unet", "detection": "retinanet"}
 
 
 def baseline_kind(dataset):
-    return BASELINE_KIND[config["datasets"][dataset]["task"]]
+    """The localisation baseline of a dataset's task (unet | retinanet)."""
+    return high_baseline(config["datasets"][dataset]["task"])[0]
 
 
 def baselines(dataset):
@@ -73,19 +98,13 @@ def imported_model_path(wildcards):
 
 
 def classifier_metrics(wildcards):
-    return [
-        f"{RESULTS}/{wildcards.dataset}/models/{m}/test_metrics.json" for m in MODELS
-    ]
+    return {m: P("test_metrics", dataset=wildcards.dataset, model=m) for m in MODELS}
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
     model="|".join(MODELS),
     baseline="(unet|retinanet)_r[0-9]+",
-
-
-def dataset_config(wildcards):
-    return config["datasets"][wildcards.dataset]
 
 
 def is_synthetic(dataset):
@@ -95,38 +114,24 @@ def is_synthetic(dataset):
 def dataset_root(dataset):
     """Folder that holds the dataset in its real layout (generated for synthetic ones)."""
     if is_synthetic(dataset):
-        return f"{RESULTS}/synthetic/{dataset}"
+        return P("synthetic", dataset=dataset)
     return config["datasets"][dataset]["root"]
 
 
-def dataset_layout(dataset):
-    """File layout keys of a dataset (format defaults overridden by config)."""
-    from saliency_audit.datasets import DEFAULT_LAYOUT
-
-    cfg = config["datasets"][dataset]
-    layout = dict(DEFAULT_LAYOUT[cfg["format"]])
-    for key in ("images", "labels", "class_info", "classes"):
-        if cfg.get(key) is not None:
-            layout[key] = cfg[key]
-    if cfg["format"] == "rsna" and "classes" not in layout:
-        layout["classes"] = ["Lung Opacity", "Normal"]
-    return layout
-
-
 def convert_inputs(wildcards):
-    """The synthetic dataset folder, or the real label CSVs (images are found from them)."""
-    if is_synthetic(wildcards.dataset):
-        return {"root": dataset_root(wildcards.dataset)}
-    layout = dataset_layout(wildcards.dataset)
-    root = Path(dataset_root(wildcards.dataset))
-    files = {"labels": str(root / layout["labels"])}
-    if layout.get("class_info"):
-        files["class_info"] = str(root / layout["class_info"])
-    return files
+    """The synthetic dataset folder, or the real label files (images are found from them)."""
+    ds = wildcards.dataset
+    if is_synthetic(ds):
+        return {"root": dataset_root(ds)}
+    cfg = config["datasets"][ds]
+    fmt = get_format(cfg["format"])
+    layout = dataset_layout(fmt, cfg)
+    root = Path(dataset_root(ds))
+    return {key: str(root / layout[key]) for key in fmt.label_files(layout)}
 
 
 def split_inputs(wildcards):
-    files = {"index": f"{RESULTS}/{wildcards.dataset}/images/index.csv"}
+    files = {"index": P("index", dataset=wildcards.dataset)}
     split_csv = config["datasets"][wildcards.dataset].get("split_csv")
     if split_csv:
         files["given"] = split_csv
@@ -158,19 +163,6 @@ def gradcam_layer(model):
         if key in overrides:
             return overrides[key]
     return get_architecture(arch).gradcam_layer if arch else None
-
-
-def _check_image_size():
-    size = config["image_size"]
-    for ds in DATASETS:
-        if config["datasets"][ds]["task"] == "detection" and size % 32:
-            raise WorkflowError(
-                f"config key image_size: {size} is not a multiple of 32, which RetinaNet's "
-                f"feature pyramid needs for detection dataset {ds!r} (e.g. 96, 128, 320)"
-            )
-
-
-_check_image_size()
 
 
 def first_replicates():
@@ -211,6 +203,11 @@ def randomization_steps(model):
 
 RANDOMIZED = randomized_models()
 STEPS = {m: randomization_steps(m) for m in RANDOMIZED}
+STEP_PATTERN = "(" + "|".join(STEP_KINDS) + ")_[A-Za-z0-9_]+"
+
+
+def step_names(model, kind=None):
+    return [s.name for s in STEPS.get(model, []) if kind is None or s.kind == kind]
 
 
 def primary_model():
@@ -226,14 +223,15 @@ def primary_model():
 def agreement_pairs():
     """Repeatability (replicates r1, r2 of the first trained classifier) and reproducibility
     (first replicates of the first two classifiers), where the config has them."""
+    repeatability, reproducibility = AGREEMENT_KINDS
     pairs = {}
     first = config["models"]["classifiers"]
     names = list(first)
     if names and "arch" in first[names[0]] and first[names[0]]["replicates"] >= 2:
-        pairs["repeatability"] = (f"{names[0]}_r1", f"{names[0]}_r2")
+        pairs[repeatability] = (f"{names[0]}_r1", f"{names[0]}_r2")
     if len(names) >= 2:
         firsts = first_replicates()
-        pairs["reproducibility"] = (firsts[0], firsts[1])
+        pairs[reproducibility] = (firsts[0], firsts[1])
     return pairs
 
 
@@ -241,133 +239,133 @@ def all_targets():
     targets = []
     for ds in DATASETS:
         targets += [
-            f"{RESULTS}/{ds}/images/images.npy",
-            f"{RESULTS}/{ds}/splits/split.csv",
-            f"{RESULTS}/{ds}/splits/sample.csv",
-            f"{RESULTS}/{ds}/figures/qc.png",
-            f"{RESULTS}/{ds}/models/classifiers.csv",
+            P("images", dataset=ds),
+            P("split", dataset=ds),
+            P("sample", dataset=ds),
+            P("qc_figure", dataset=ds),
+            P("classifiers", dataset=ds),
         ]
-        targets += [f"{RESULTS}/{ds}/baselines/{b}/maps.npy" for b in baselines(ds)]
-        targets += expand(
-            f"{RESULTS}/{ds}/saliency/{{model}}/{{method}}.npy",
-            model=MODELS,
-            method=METHODS,
-        )
-        targets += [f"{RESULTS}/{ds}/figures/saliency_{m}.png" for m in MODELS]
-        targets += [f"{RESULTS}/{ds}/stats/{t}" for t in STATS_FILES]
-        targets += [f"{RESULTS}/{ds}/figures/{name}.png" for name in FIGURES]
+        targets += [P("baseline_maps", dataset=ds, baseline=b) for b in baselines(ds)]
+        targets += [
+            P("saliency_maps", dataset=ds, model=m, method=x) for m in MODELS for x in METHODS
+        ]
+        targets += [P("saliency_panel", dataset=ds, model=m) for m in MODELS]
+        targets += list(P.stats_files(ds).values())
+        targets += [P("figure", dataset=ds, name=name) for name in FIGURES]
         for m in RANDOMIZED:
-            targets += expand(
-                f"{RESULTS}/{ds}/randomization/{m}/{{step}}/{{method}}.npy",
-                step=[s.name for s in STEPS[m]],
-                method=METHODS,
-            )
-    targets.append(f"{RESULTS}/report/summary.md")
+            targets += [
+                P("random_maps", dataset=ds, model=m, step=s, method=x)
+                for s in step_names(m)
+                for x in METHODS
+            ]
+    targets.append(P.summary)
     return targets
 
 
 # ---------------------------------------------------------------- saliency, metrics, report
-SALIENCY_DIR = f"{RESULTS}/{{dataset}}/saliency/{{model}}"
-RANDOM_DIR = f"{RESULTS}/{{dataset}}/randomization/{{model}}"
-POSITIVES = f"{RESULTS}/{{dataset}}/splits/positives.csv"
-METRICS_DIR = f"{RESULTS}/{{dataset}}/metrics"
-STATS_DIR = f"{RESULTS}/{{dataset}}/stats"
-FIG_DIR = f"{RESULTS}/{{dataset}}/figures"
 METRIC_PARAMS = dict(
+    topk_fraction=config["metrics"]["topk_fraction"],
     ssim_window=config["metrics"]["ssim_window"],
     ssim_data_range=config["metrics"]["ssim_data_range"],
-    topk_fraction=config["metrics"]["topk_fraction"],
 )
 TABLE_TITLES = {
+    "verdicts": "all verdicts",
+    "localization": "localization (bootstrap CI)",
     "table2": "Table 2 (utility)",
     "table3": "Table 3 (randomization)",
     "table4": "Table 4 (repeatability, reproducibility)",
     "utility_by_model": "utility of every classifier",
 }
-STATS_FILES = [
-    "verdicts.csv",
-    "localization.csv",
-    *(f"table{k}.{ext}" for k in (2, 3, 4) for ext in ("csv", "md")),
-    "utility_by_model.csv",
-    "utility_by_model.md",
-]
-FIGURES = [
-    "figure2_utility",
-    "figure3_randomization",
-    "figure3_panel",
-    "figure4_agreement",
-    "overlays",
-]
 
 
-def map_task(wildcards, output, i, method):
-    """The ``MapTask`` fields of output ``i`` (a method's maps and sidecar) of a job."""
+def map_task(dataset, model, method, step=None):
+    """The ``MapTask`` fields of one method's maps and sidecar (randomization: at ``step``)."""
+    where = dict(dataset=dataset, model=model, method=method)
+    if step is None:
+        out_maps, out_json = P("saliency_maps", **where), P("saliency_meta", **where)
+    else:
+        out_maps = P("random_maps", step=step, **where)
+        out_json = P("random_meta", step=step, **where)
     return {
         "method": method,
         "params": method_params(method),
-        "seed": noise_seed(wildcards.dataset, method),
-        "out_maps": output.maps[i],
-        "out_json": output.meta[i],
+        "seed": noise_seed(dataset, method),
+        "out_maps": out_maps,
+        "out_json": out_json,
     }
 
 
-def saliency_tasks(wildcards, output, methods):
-    return [map_task(wildcards, output, i, m) for i, m in enumerate(methods)]
+def saliency_tasks(dataset, model, methods):
+    return [map_task(dataset, model, m) for m in methods]
 
 
-def randomize_tasks(wildcards, output, steps, methods=METHODS):
-    """Step -> its tasks; the outputs are ordered step by step, method by method."""
+def randomize_tasks(dataset, model, steps, methods):
+    """Step -> its tasks, one per method."""
+    return {step: [map_task(dataset, model, m, step) for m in methods] for step in steps}
+
+
+def map_files(dataset, model, method, step=None):
+    """{"maps": stack, "meta": sidecar} of one method's maps (randomization: at ``step``)."""
+    task = map_task(dataset, model, method, step)
+    return {"maps": task["out_maps"], "meta": task["out_json"]}
+
+
+def method_map_files(wildcards):
+    """The maps a method's metric job reads, as named mappings: ``saliency`` model -> files,
+    ``randomization`` model -> step -> files."""
+    ds, m = wildcards.dataset, wildcards.method
     return {
-        step: [
-            map_task(wildcards, output, k * len(methods) + i, m)
-            for i, m in enumerate(methods)
-        ]
-        for k, step in enumerate(steps)
+        "saliency": {model: map_files(ds, model, m) for model in MODELS},
+        "randomization": {
+            model: {s: map_files(ds, model, m, s) for s in step_names(model)}
+            for model in RANDOMIZED
+        },
     }
 
 
-def step_names(model):
-    return [s.name for s in STEPS[model]]
+def _flatten(mapping):
+    """Every path in a nested mapping of paths, in order."""
+    if isinstance(mapping, dict):
+        return [p for v in mapping.values() for p in _flatten(v)]
+    return [mapping]
 
 
 def method_metric_inputs(wildcards):
-    ds, m = wildcards.dataset, wildcards.method
-    files = {
-        "positives": f"{RESULTS}/{ds}/splits/positives.csv",
-        "masks": f"{RESULTS}/{ds}/images/masks.npy",
-        "saliency": [f"{RESULTS}/{ds}/saliency/{model}/{m}.npy" for model in MODELS],
-        "randomization": [
-            f"{RESULTS}/{ds}/randomization/{model}/{s.name}/{m}.npy"
-            for model in RANDOMIZED
-            for s in STEPS[model]
-        ],
+    ds = wildcards.dataset
+    return {
+        "positives": P("positives", dataset=ds),
+        "masks": P("masks", dataset=ds),
+        "maps": _flatten(method_map_files(wildcards)),
     }
-    return files
 
 
-def randomization_layout(wildcards, input):
-    layout, paths = {}, iter(input.randomization)
-    for model in RANDOMIZED:
-        layout[model] = {s.name: next(paths) for s in STEPS[model]}
-    return layout
+def baseline_files(wildcards):
+    """Localisation baseline replicate -> {"maps", "rows"}."""
+    ds = wildcards.dataset
+    return {
+        b: {
+            "maps": P("baseline_maps", dataset=ds, baseline=b),
+            "rows": P("baseline_rows", dataset=ds, baseline=b),
+        }
+        for b in baselines(ds)
+    }
 
 
 def baseline_metric_inputs(wildcards):
     ds = wildcards.dataset
     return {
-        "positives": f"{RESULTS}/{ds}/splits/positives.csv",
-        "masks": f"{RESULTS}/{ds}/images/masks.npy",
-        "index": f"{RESULTS}/{ds}/images/index.csv",
-        "split": f"{RESULTS}/{ds}/splits/split.csv",
-        "maps": [f"{RESULTS}/{ds}/baselines/{b}/maps.npy" for b in baselines(ds)],
-        "rows": [f"{RESULTS}/{ds}/baselines/{b}/maps_rows.csv" for b in baselines(ds)],
+        "positives": P("positives", dataset=ds),
+        "masks": P("masks", dataset=ds),
+        "index": P("index", dataset=ds),
+        "split": P("split", dataset=ds),
+        "maps": _flatten(baseline_files(wildcards)),
     }
 
 
 def metric_csvs(wildcards):
     ds = wildcards.dataset
-    return [f"{RESULTS}/{ds}/metrics/{m}.csv" for m in METHODS] + [
-        f"{RESULTS}/{ds}/metrics/baselines.csv"
+    return [P("method_metrics", dataset=ds, method=m) for m in METHODS] + [
+        P("baseline_metrics", dataset=ds)
     ]
 
 
@@ -379,40 +377,50 @@ def high_baseline_model(dataset):
     return baselines(dataset)[0] if baselines(dataset) else None
 
 
-def _table(name, ext):
-    return report(
-        f"{STATS_DIR}/{name}.{ext}",
-        caption=f"../report/{name}.rst",
-        category="Tables",
-        subcategory="{dataset}",
-        labels={"dataset": "{dataset}", "table": TABLE_TITLES[name], "format": ext},
-    )
+def figure_maps(wildcards):
+    """The maps the figures read: ``primary`` method -> stack; ``randomized`` cascade step ->
+    method -> stack (the first randomized model)."""
+    ds, primary, model = wildcards.dataset, primary_model(), randomized_model()
+    return {
+        "primary": {m: map_files(ds, primary, m)["maps"] for m in METHODS},
+        "randomized": {
+            s: {m: map_files(ds, model, m, s)["maps"] for m in METHODS}
+            for s in step_names(model, CASCADE)
+        },
+    }
 
 
 def figure_inputs(wildcards):
     ds = wildcards.dataset
-    files = {
+    return {
         "metrics": metric_csvs(wildcards),
-        "images": f"{RESULTS}/{ds}/images/images.npy",
-        "masks": f"{RESULTS}/{ds}/images/masks.npy",
-        "positives": f"{RESULTS}/{ds}/splits/positives.csv",
-        "primary": [
-            f"{RESULTS}/{ds}/saliency/{primary_model()}/{m}.npy" for m in METHODS
-        ],
-        "randomized": [
-            f"{RESULTS}/{ds}/randomization/{model}/{s.name}/{m}.npy"
-            for model in RANDOMIZED[:1]
-            for s in STEPS[model]
-            if s.kind == "cascade"
-            for m in METHODS
-        ],
+        "images": P("images", dataset=ds),
+        "masks": P("masks", dataset=ds),
+        "positives": P("positives", dataset=ds),
+        "maps": _flatten(figure_maps(wildcards)),
     }
-    return files
+
+
+def stats_outputs():
+    """The stats rule's outputs (``{name}_{ext}`` -> path), the CSVs in the report."""
+    out = {}
+    for key, path in P.stats_files().items():
+        name, ext = key.rsplit("_", 1)
+        out[key] = path
+        if ext == "csv":
+            out[key] = report(
+                path,
+                caption=f"../report/{name}.rst",
+                category="Tables",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "table": TABLE_TITLES[name], "format": ext},
+            )
+    return out
 
 
 def _figure(name):
     return report(
-        f"{FIG_DIR}/{name}.png",
+        P("figure", name=name),
         caption=f"../report/{name}.rst",
         category="Figures",
         subcategory="{dataset}",

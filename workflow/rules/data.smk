@@ -1,10 +1,10 @@
 rule synthesize:
     output:
-        directory(f"{RESULTS}/synthetic/{{dataset}}"),
+        directory(P.synthetic),
     log:
-        f"{RESULTS}/logs/synthesize/{{dataset}}.log",
+        P.log("synthesize", "{dataset}"),
     benchmark:
-        f"{RESULTS}/benchmarks/synthesize/{{dataset}}.tsv"
+        P.benchmark("synthesize", "{dataset}")
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -23,15 +23,15 @@ rule convert:
     input:
         unpack(convert_inputs),
     output:
-        images=f"{RESULTS}/{{dataset}}/images/images.npy",
-        masks=f"{RESULTS}/{{dataset}}/images/masks.npy",
-        index=f"{RESULTS}/{{dataset}}/images/index.csv",
-        boxes=f"{RESULTS}/{{dataset}}/images/boxes.csv",
-        summary=f"{RESULTS}/{{dataset}}/images/convert.json",
+        images=P.images,
+        masks=P.masks,
+        index=P.index,
+        boxes=P.boxes,
+        summary=P.convert_summary,
     log:
-        f"{RESULTS}/logs/convert/{{dataset}}.log",
+        P.log("convert", "{dataset}"),
     benchmark:
-        f"{RESULTS}/benchmarks/convert/{{dataset}}.tsv"
+        P.benchmark("convert", "{dataset}")
     conda:
         "../../envs/data.yaml"
     threads: config["convert"]["threads"]
@@ -41,8 +41,7 @@ rule convert:
     params:
         fmt=lambda wc: config["datasets"][wc.dataset]["format"],
         root=lambda wc: dataset_root(wc.dataset),
-        layout=lambda wc: dataset_layout(wc.dataset),
-        rle_mode=lambda wc: config["datasets"][wc.dataset]["rle_mode"],
+        settings=lambda wc: config["datasets"][wc.dataset],
         size=config["image_size"],
         salt=config["privacy"]["salt"],
         skip_unreadable=config["convert"]["skip_unreadable"],

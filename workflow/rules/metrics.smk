@@ -2,12 +2,12 @@ rule method_metrics:
     input:
         unpack(method_metric_inputs),
     output:
-        csv=f"{METRICS_DIR}/{{method}}.csv",
-        segmentations=f"{METRICS_DIR}/{{method}}_otsu_segmentations.json",
+        csv=P.method_metrics,
+        segmentations=P.segmentations,
     log:
-        f"{RESULTS}/logs/method_metrics/{{dataset}}/{{method}}.log",
+        P.log("method_metrics", "{dataset}", "{method}"),
     benchmark:
-        f"{RESULTS}/benchmarks/method_metrics/{{dataset}}/{{method}}.tsv"
+        P.benchmark("method_metrics", "{dataset}", "{method}")
     wildcard_constraints:
         method="|".join(METHODS),
     conda:
@@ -18,8 +18,7 @@ rule method_metrics:
         runtime=30,
     params:
         **METRIC_PARAMS,
-        models=list(MODELS),
-        randomization=randomization_layout,
+        files=method_map_files,
         agreement=agreement_pairs(),
         random_pairs=config["metrics"]["random_pairs"],
         seed=lambda wc: derive_seed(SEED, "metrics", wc.dataset, wc.method),
@@ -31,11 +30,11 @@ rule baseline_metrics:
     input:
         unpack(baseline_metric_inputs),
     output:
-        f"{METRICS_DIR}/baselines.csv",
+        P.baseline_metrics,
     log:
-        f"{RESULTS}/logs/baseline_metrics/{{dataset}}.log",
+        P.log("baseline_metrics", "{dataset}"),
     benchmark:
-        f"{RESULTS}/benchmarks/baseline_metrics/{{dataset}}.tsv"
+        P.benchmark("baseline_metrics", "{dataset}")
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -44,8 +43,8 @@ rule baseline_metrics:
         runtime=30,
     params:
         **METRIC_PARAMS,
-        label=lambda wc: baseline_kind(wc.dataset).upper(),
-        models=lambda wc: baselines(wc.dataset),
+        label=lambda wc: high_baseline(config["datasets"][wc.dataset]["task"])[1],
+        files=baseline_files,
         seed=lambda wc: derive_seed(SEED, "metrics", wc.dataset, "baselines"),
     script:
         "../scripts/baseline_metrics.py"

@@ -1,22 +1,22 @@
 rule qc_figure:
     input:
-        images=f"{RESULTS}/{{dataset}}/images/images.npy",
-        masks=f"{RESULTS}/{{dataset}}/images/masks.npy",
-        index=f"{RESULTS}/{{dataset}}/images/index.csv",
-        boxes=f"{RESULTS}/{{dataset}}/images/boxes.csv",
-        split=f"{RESULTS}/{{dataset}}/splits/split.csv",
+        images=P.images,
+        masks=P.masks,
+        index=P.index,
+        boxes=P.boxes,
+        split=P.split,
     output:
         report(
-            f"{RESULTS}/{{dataset}}/figures/qc.png",
+            P.qc_figure,
             caption="../report/qc.rst",
             category="Data",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "figure": "quality control"},
         ),
     log:
-        f"{RESULTS}/logs/qc_figure/{{dataset}}.log",
+        P.log("qc_figure", "{dataset}"),
     benchmark:
-        f"{RESULTS}/benchmarks/qc_figure/{{dataset}}.tsv"
+        P.benchmark("qc_figure", "{dataset}")
     conda:
         "../../envs/data.yaml"
     threads: 1

@@ -2,36 +2,11 @@ rule stats:
     input:
         metric_csvs,
     output:
-        verdicts=report(
-            f"{STATS_DIR}/verdicts.csv",
-            caption="../report/verdicts.rst",
-            category="Tables",
-            subcategory="{dataset}",
-            labels={"dataset": "{dataset}", "table": "all verdicts", "format": "csv"},
-        ),
-        table2_csv=_table("table2", "csv"),
-        table2_md=f"{STATS_DIR}/table2.md",
-        table3_csv=_table("table3", "csv"),
-        table3_md=f"{STATS_DIR}/table3.md",
-        table4_csv=_table("table4", "csv"),
-        table4_md=f"{STATS_DIR}/table4.md",
-        by_model_csv=_table("utility_by_model", "csv"),
-        by_model_md=f"{STATS_DIR}/utility_by_model.md",
-        localization=report(
-            f"{STATS_DIR}/localization.csv",
-            caption="../report/localization.rst",
-            category="Tables",
-            subcategory="{dataset}",
-            labels={
-                "dataset": "{dataset}",
-                "table": "localization (bootstrap CI)",
-                "format": "csv",
-            },
-        ),
+        **stats_outputs(),
     log:
-        f"{RESULTS}/logs/stats/{{dataset}}.log",
+        P.log("stats", "{dataset}"),
     benchmark:
-        f"{RESULTS}/benchmarks/stats/{{dataset}}.tsv"
+        P.benchmark("stats", "{dataset}")
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -55,15 +30,11 @@ rule figures:
     input:
         unpack(figure_inputs),
     output:
-        figure2=_figure("figure2_utility"),
-        figure3=_figure("figure3_randomization"),
-        panel=_figure("figure3_panel"),
-        figure4=_figure("figure4_agreement"),
-        overlays=_figure("overlays"),
+        **{name: _figure(name) for name in FIGURES},
     log:
-        f"{RESULTS}/logs/figures/{{dataset}}.log",
+        P.log("figures", "{dataset}"),
     benchmark:
-        f"{RESULTS}/benchmarks/figures/{{dataset}}.tsv"
+        P.benchmark("figures", "{dataset}")
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -71,12 +42,9 @@ rule figures:
         mem_mb=4000,
         runtime=30,
     params:
-        methods=METHODS,
+        maps=figure_maps,
         primary=primary_model(),
         randomized=randomized_model(),
-        cascade=[
-            s.name for s in STEPS.get(randomized_model(), []) if s.kind == "cascade"
-        ],
         high=lambda wc: high_baseline_model(wc.dataset),
         utility_metric=config["stats"]["utility_metric"],
         n_examples=config["saliency"]["panel_images"],
@@ -86,26 +54,20 @@ rule figures:
 
 rule summary:
     input:
-        verdicts=expand(f"{RESULTS}/{{dataset}}/stats/verdicts.csv", dataset=DATASETS),
-        by_model=expand(
-            f"{RESULTS}/{{dataset}}/stats/utility_by_model.csv", dataset=DATASETS
-        ),
-        figures=expand(
-            f"{RESULTS}/{{dataset}}/figures/{{name}}.png",
-            dataset=DATASETS,
-            name=FIGURES,
-        ),
+        verdicts=expand(P("stats", name="verdicts", ext="csv"), dataset=DATASETS),
+        by_model=expand(P("stats", name="utility_by_model", ext="csv"), dataset=DATASETS),
+        figures=expand(P.figure, dataset=DATASETS, name=FIGURES),
     output:
         report(
-            f"{RESULTS}/report/summary.md",
+            P.summary,
             caption="../report/summary.rst",
             category="Summary",
             labels={"document": "scorecards (Markdown)"},
         ),
     log:
-        f"{RESULTS}/logs/summary.log",
+        P.log("summary"),
     benchmark:
-        f"{RESULTS}/benchmarks/summary.tsv"
+        P.benchmark("summary")
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -113,7 +75,8 @@ rule summary:
         mem_mb=2000,
         runtime=10,
     params:
-        datasets=DATASETS,
-        n_figures=len(FIGURES),
+        verdicts={ds: P("stats", dataset=ds, name="verdicts", ext="csv") for ds in DATASETS},
+        by_model={ds: P("stats", dataset=ds, name="utility_by_model", ext="csv") for ds in DATASETS},
+        figures={ds: {n: P("figure", dataset=ds, name=n) for n in FIGURES} for ds in DATASETS},
     script:
         "../scripts/summary.py"

@@ -2,16 +2,16 @@ if config["saliency"]["jobs"] == "per_method":
 
     rule saliency:
         input:
-            model=f"{MODEL_DIR}/model.keras",
-            images=f"{DATA}/images.npy",
-            positives=POSITIVES,
+            model=P.model,
+            images=P.images,
+            positives=P.positives,
         output:
-            maps=[f"{SALIENCY_DIR}/{{method}}.npy"],
-            meta=[f"{SALIENCY_DIR}/{{method}}.json"],
+            maps=P.saliency_maps,
+            meta=P.saliency_meta,
         log:
-            f"{RESULTS}/logs/saliency/{{dataset}}/{{model}}/{{method}}.log",
+            P.log("saliency", "{dataset}", "{model}", "{method}"),
         benchmark:
-            f"{RESULTS}/benchmarks/saliency/{{dataset}}/{{model}}/{{method}}.tsv"
+            P.benchmark("saliency", "{dataset}", "{model}", "{method}")
         wildcard_constraints:
             method="|".join(METHODS),
         conda:
@@ -28,7 +28,7 @@ if config["saliency"]["jobs"] == "per_method":
             size=config["image_size"],
             batch_size=config["saliency"]["batch_size"],
             explain=config["saliency"]["explain"],
-            tasks=lambda wc, output: saliency_tasks(wc, output, [wc.method]),
+            tasks=lambda wc: saliency_tasks(wc.dataset, wc.model, [wc.method]),
         script:
             "../scripts/saliency.py"
 
@@ -36,20 +36,16 @@ else:
 
     rule saliency_all_methods:
         input:
-            model=f"{MODEL_DIR}/model.keras",
-            images=f"{DATA}/images.npy",
-            positives=POSITIVES,
+            model=P.model,
+            images=P.images,
+            positives=P.positives,
         output:
-            maps=expand(
-                f"{SALIENCY_DIR}/{{method}}.npy", method=METHODS, allow_missing=True
-            ),
-            meta=expand(
-                f"{SALIENCY_DIR}/{{method}}.json", method=METHODS, allow_missing=True
-            ),
+            maps=expand(P.saliency_maps, method=METHODS, allow_missing=True),
+            meta=expand(P.saliency_meta, method=METHODS, allow_missing=True),
         log:
-            f"{RESULTS}/logs/saliency/{{dataset}}/{{model}}/all_methods.log",
+            P.log("saliency", "{dataset}", "{model}", "all_methods"),
         benchmark:
-            f"{RESULTS}/benchmarks/saliency/{{dataset}}/{{model}}/all_methods.tsv"
+            P.benchmark("saliency", "{dataset}", "{model}", "all_methods")
         conda:
             "../../envs/tensorflow.yaml"
         threads: config["saliency"]["threads"]
@@ -64,31 +60,29 @@ else:
             size=config["image_size"],
             batch_size=config["saliency"]["batch_size"],
             explain=config["saliency"]["explain"],
-            tasks=lambda wc, output: saliency_tasks(wc, output, METHODS),
+            tasks=lambda wc: saliency_tasks(wc.dataset, wc.model, METHODS),
         script:
             "../scripts/saliency.py"
 
 
 rule saliency_panel:
     input:
-        maps=expand(
-            f"{SALIENCY_DIR}/{{method}}.npy", method=METHODS, allow_missing=True
-        ),
-        images=f"{DATA}/images.npy",
-        masks=f"{DATA}/masks.npy",
-        positives=POSITIVES,
+        maps=expand(P.saliency_maps, method=METHODS, allow_missing=True),
+        images=P.images,
+        masks=P.masks,
+        positives=P.positives,
     output:
         report(
-            f"{RESULTS}/{{dataset}}/figures/saliency_{{model}}.png",
+            P.saliency_panel,
             caption="../report/saliency_panel.rst",
             category="Saliency maps",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "model": "{model}"},
         ),
     log:
-        f"{RESULTS}/logs/saliency_panel/{{dataset}}/{{model}}.log",
+        P.log("saliency_panel", "{dataset}", "{model}"),
     benchmark:
-        f"{RESULTS}/benchmarks/saliency_panel/{{dataset}}/{{model}}.tsv"
+        P.benchmark("saliency_panel", "{dataset}", "{model}")
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -96,7 +90,7 @@ rule saliency_panel:
         mem_mb=2000,
         runtime=10,
     params:
-        methods=METHODS,
+        maps=lambda wc: {m: map_files(wc.dataset, wc.model, m)["maps"] for m in METHODS},
         n_images=config["saliency"]["panel_images"],
     script:
         "../scripts/saliency_panel.py"
@@ -106,19 +100,19 @@ if config["randomization"]["jobs"] == "per_method":
 
     rule randomize:
         input:
-            model=f"{MODEL_DIR}/model.keras",
-            images=f"{DATA}/images.npy",
-            positives=POSITIVES,
+            model=P.model,
+            images=P.images,
+            positives=P.positives,
         output:
-            maps=[f"{RANDOM_DIR}/{{step}}/{{method}}.npy"],
-            meta=[f"{RANDOM_DIR}/{{step}}/{{method}}.json"],
+            maps=P.random_maps,
+            meta=P.random_meta,
         log:
-            f"{RESULTS}/logs/randomize/{{dataset}}/{{model}}/{{step}}/{{method}}.log",
+            P.log("randomize", "{dataset}", "{model}", "{step}", "{method}"),
         benchmark:
-            f"{RESULTS}/benchmarks/randomize/{{dataset}}/{{model}}/{{step}}/{{method}}.tsv"
+            P.benchmark("randomize", "{dataset}", "{model}", "{step}", "{method}")
         wildcard_constraints:
             model="|".join(RANDOMIZED) if RANDOMIZED else "^$",
-            step="(cascade|independent)_[A-Za-z0-9_]+",
+            step=STEP_PATTERN,
             method="|".join(METHODS),
         conda:
             "../../envs/tensorflow.yaml"
@@ -136,7 +130,7 @@ if config["randomization"]["jobs"] == "per_method":
             size=config["image_size"],
             batch_size=config["saliency"]["batch_size"],
             explain=config["saliency"]["explain"],
-            tasks=lambda wc, output: randomize_tasks(wc, output, [wc.step], [wc.method]),
+            tasks=lambda wc: randomize_tasks(wc.dataset, wc.model, [wc.step], [wc.method]),
         script:
             "../scripts/randomize.py"
 
@@ -148,26 +142,26 @@ else:
             name:
                 f"randomize_{_model}"
             input:
-                model=f"{RESULTS}/{{dataset}}/models/{_model}/model.keras",
-                images=f"{DATA}/images.npy",
-                positives=POSITIVES,
+                model=P("model", model=_model),
+                images=P.images,
+                positives=P.positives,
             output:
                 maps=expand(
-                    f"{RESULTS}/{{dataset}}/randomization/{_model}/{{step}}/{{method}}.npy",
+                    P("random_maps", model=_model),
                     step=step_names(_model),
                     method=METHODS,
                     allow_missing=True,
                 ),
                 meta=expand(
-                    f"{RESULTS}/{{dataset}}/randomization/{_model}/{{step}}/{{method}}.json",
+                    P("random_meta", model=_model),
                     step=step_names(_model),
                     method=METHODS,
                     allow_missing=True,
                 ),
             log:
-                f"{RESULTS}/logs/randomize/{{dataset}}/{_model}/all_steps.log",
+                P.log("randomize", "{dataset}", _model, "all_steps"),
             benchmark:
-                f"{RESULTS}/benchmarks/randomize/{{dataset}}/{_model}/all_steps.tsv"
+                P.benchmark("randomize", "{dataset}", _model, "all_steps")
             conda:
                 "../../envs/tensorflow.yaml"
             threads: config["saliency"]["threads"]
@@ -179,15 +173,11 @@ else:
                 arch=model_arch(_model),
                 steps=step_names(_model),
                 method_params={m: method_params(m) for m in METHODS},
-                seed=lambda wc, _m=_model: derive_seed(
-                    SEED, "randomize", wc.dataset, _m
-                ),
+                seed=lambda wc, _m=_model: derive_seed(SEED, "randomize", wc.dataset, _m),
                 layer=gradcam_layer(_model),
                 size=config["image_size"],
                 batch_size=config["saliency"]["batch_size"],
                 explain=config["saliency"]["explain"],
-                tasks=lambda wc, output, _m=_model: randomize_tasks(
-                    wc, output, step_names(_m), METHODS
-                ),
+                tasks=lambda wc, _m=_model: randomize_tasks(wc.dataset, _m, step_names(_m), METHODS),
             script:
                 "../scripts/randomize.py"

@@ -2,11 +2,11 @@ rule split:
     input:
         unpack(split_inputs),
     output:
-        f"{RESULTS}/{{dataset}}/splits/split.csv",
+        P.split,
     log:
-        f"{RESULTS}/logs/split/{{dataset}}.log",
+        P.log("split", "{dataset}"),
     benchmark:
-        f"{RESULTS}/benchmarks/split/{{dataset}}.tsv"
+        P.benchmark("split", "{dataset}")
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -22,15 +22,15 @@ rule split:
 
 rule sample:
     input:
-        index=f"{RESULTS}/{{dataset}}/images/index.csv",
-        split=f"{RESULTS}/{{dataset}}/splits/split.csv",
+        index=P.index,
+        split=P.split,
     output:
-        sample=f"{RESULTS}/{{dataset}}/splits/sample.csv",
-        positives=f"{RESULTS}/{{dataset}}/splits/positives.csv",
+        sample=P.sample,
+        positives=P.positives,
     log:
-        f"{RESULTS}/logs/sample/{{dataset}}.log",
+        P.log("sample", "{dataset}"),
     benchmark:
-        f"{RESULTS}/benchmarks/sample/{{dataset}}.tsv"
+        P.benchmark("sample", "{dataset}")
     conda:
         "../../envs/data.yaml"
     threads: 1

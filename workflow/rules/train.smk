@@ -1,30 +1,24 @@
-DATA = f"{RESULTS}/{{dataset}}/images"
-SPLIT = f"{RESULTS}/{{dataset}}/splits/split.csv"
-MODEL_DIR = f"{RESULTS}/{{dataset}}/models/{{model}}"
-BASELINE_DIR = f"{RESULTS}/{{dataset}}/baselines/{{baseline}}"
-
-
 rule train_classifier:
     input:
-        images=f"{DATA}/images.npy",
-        index=f"{DATA}/index.csv",
-        split=SPLIT,
+        images=P.images,
+        index=P.index,
+        split=P.split,
     output:
-        model=f"{MODEL_DIR}/model.keras",
-        history=f"{MODEL_DIR}/history.csv",
+        model=P.model,
+        history=P.history,
         curve=report(
-            f"{MODEL_DIR}/learning_curve.png",
+            P.learning_curve,
             caption="../report/learning_curve.rst",
             category="Models",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "model": "{model}"},
         ),
-        predictions=f"{MODEL_DIR}/test_predictions.csv",
-        metrics=f"{MODEL_DIR}/test_metrics.json",
+        predictions=P.predictions,
+        metrics=P.test_metrics,
     log:
-        f"{RESULTS}/logs/train_classifier/{{dataset}}/{{model}}.log",
+        P.log("train_classifier", "{dataset}", "{model}"),
     benchmark:
-        f"{RESULTS}/benchmarks/train_classifier/{{dataset}}/{{model}}.tsv"
+        P.benchmark("train_classifier", "{dataset}", "{model}")
     wildcard_constraints:
         model="|".join(TRAINED) if TRAINED else "^$",
     conda:
@@ -50,11 +44,11 @@ rule import_classifier:
     input:
         source=imported_model_path,
     output:
-        model=f"{MODEL_DIR}/model.keras",
+        model=P.model,
     log:
-        f"{RESULTS}/logs/import_classifier/{{dataset}}/{{model}}.log",
+        P.log("import_classifier", "{dataset}", "{model}"),
     benchmark:
-        f"{RESULTS}/benchmarks/import_classifier/{{dataset}}/{{model}}.tsv"
+        P.benchmark("import_classifier", "{dataset}", "{model}")
     wildcard_constraints:
         model="|".join(IMPORTED) if IMPORTED else "^$",
     conda:
@@ -71,17 +65,17 @@ rule import_classifier:
 
 rule evaluate_classifier:
     input:
-        model=f"{MODEL_DIR}/model.keras",
-        images=f"{DATA}/images.npy",
-        index=f"{DATA}/index.csv",
-        split=SPLIT,
+        model=P.model,
+        images=P.images,
+        index=P.index,
+        split=P.split,
     output:
-        predictions=f"{MODEL_DIR}/test_predictions.csv",
-        metrics=f"{MODEL_DIR}/test_metrics.json",
+        predictions=P.predictions,
+        metrics=P.test_metrics,
     log:
-        f"{RESULTS}/logs/evaluate_classifier/{{dataset}}/{{model}}.log",
+        P.log("evaluate_classifier", "{dataset}", "{model}"),
     benchmark:
-        f"{RESULTS}/benchmarks/evaluate_classifier/{{dataset}}/{{model}}.tsv"
+        P.benchmark("evaluate_classifier", "{dataset}", "{model}")
     wildcard_constraints:
         model="|".join(IMPORTED) if IMPORTED else "^$",
     conda:
@@ -101,19 +95,19 @@ rule evaluate_classifier:
 
 rule classifier_table:
     input:
-        classifier_metrics,
+        lambda wc: list(classifier_metrics(wc).values()),
     output:
         report(
-            f"{RESULTS}/{{dataset}}/models/classifiers.csv",
+            P.classifiers,
             caption="../report/classifiers.rst",
             category="Models",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "table": "test AUROC"},
         ),
     log:
-        f"{RESULTS}/logs/classifier_table/{{dataset}}.log",
+        P.log("classifier_table", "{dataset}"),
     benchmark:
-        f"{RESULTS}/benchmarks/classifier_table/{{dataset}}.tsv"
+        P.benchmark("classifier_table", "{dataset}")
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -121,34 +115,34 @@ rule classifier_table:
         mem_mb=1000,
         runtime=5,
     params:
-        models=list(MODELS),
+        metrics=classifier_metrics,
     script:
         "../scripts/classifier_table.py"
 
 
 rule train_baseline:
     input:
-        images=f"{DATA}/images.npy",
-        masks=f"{DATA}/masks.npy",
-        boxes=f"{DATA}/boxes.csv",
-        index=f"{DATA}/index.csv",
-        split=SPLIT,
+        images=P.images,
+        masks=P.masks,
+        boxes=P.boxes,
+        index=P.index,
+        split=P.split,
     output:
-        model=f"{BASELINE_DIR}/model.keras",
-        history=f"{BASELINE_DIR}/history.csv",
+        model=P.baseline_model,
+        history=P.baseline_history,
         curve=report(
-            f"{BASELINE_DIR}/learning_curve.png",
+            P.baseline_curve,
             caption="../report/learning_curve.rst",
             category="Models",
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "model": "{baseline}"},
         ),
-        maps=f"{BASELINE_DIR}/maps.npy",
-        rows=f"{BASELINE_DIR}/maps_rows.csv",
+        maps=P.baseline_maps,
+        rows=P.baseline_rows,
     log:
-        f"{RESULTS}/logs/train_baseline/{{dataset}}/{{baseline}}.log",
+        P.log("train_baseline", "{dataset}", "{baseline}"),
     benchmark:
-        f"{RESULTS}/benchmarks/train_baseline/{{dataset}}/{{baseline}}.tsv"
+        P.benchmark("train_baseline", "{dataset}", "{baseline}")
     conda:
         "../../envs/tensorflow.yaml"
     threads: config["models"]["training"]["threads"]

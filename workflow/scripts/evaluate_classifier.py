@@ -1,8 +1,8 @@
 """Test-set predictions and AUROC with a bootstrap 95% CI of an imported (bring-your-own)
 classifier (trained ones are evaluated by their training job)."""
 
+from saliency_audit.jobs.models import evaluate_classifier_job
 from saliency_audit.logs import job
-from saliency_audit.models.jobs import evaluate_classifier_job
 
 with job(snakemake):  # noqa: F821 (snakemake is injected)
     smk = snakemake  # noqa: F821

@@ -1,7 +1,7 @@
 """Bring your own classifier: check a .keras file and copy it into the results."""
 
+from saliency_audit.jobs.models import import_classifier_job
 from saliency_audit.logs import job
-from saliency_audit.models.jobs import import_classifier_job
 
 with job(snakemake):  # noqa: F821 (snakemake is injected)
     smk = snakemake  # noqa: F821

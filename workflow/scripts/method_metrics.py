@@ -1,24 +1,23 @@
 """Every metric of one saliency method: utility, randomization, agreement (tidy CSV)."""
 
+from saliency_audit.jobs.metrics import method_metrics_job
 from saliency_audit.logs import job
-from saliency_audit.metric_jobs import method_metrics_job
+from saliency_audit.metrics import MetricParams
 
 with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
     smk = snakemake  # noqa: F821
+    p = smk.params
     method_metrics_job(
         dataset=smk.wildcards.dataset,
         method=smk.wildcards.method,
         positives=smk.input.positives,
         masks=smk.input.masks,
-        saliency=dict(zip(smk.params.models, smk.input.saliency, strict=True)),
-        randomization=smk.params.randomization,
-        agreement=smk.params.agreement,
+        saliency=p.files["saliency"],
+        randomization=p.files["randomization"],
+        agreement=p.agreement,
         out_csv=smk.output.csv,
         out_segmentations=smk.output.segmentations,
-        ssim_window=smk.params.ssim_window,
-        ssim_data_range=smk.params.ssim_data_range,
-        random_pairs=smk.params.random_pairs,
-        topk_fraction=smk.params.topk_fraction,
-        seed=smk.params.seed,
+        params=MetricParams(p.seed, p.topk_fraction, p.ssim_window, p.ssim_data_range),
+        random_pairs=p.random_pairs,
         log=log,
     )

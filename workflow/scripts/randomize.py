@@ -1,8 +1,8 @@
 """Maps of every method under cascading / independent randomization steps of one model."""
 
+from saliency_audit.jobs.saliency import MapTask, randomize_job
 from saliency_audit.logs import job
 from saliency_audit.models.randomize import randomization_steps
-from saliency_audit.saliency.jobs import MapTask, randomize_job
 
 with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
     smk = snakemake  # noqa: F821

@@ -1,7 +1,7 @@
 """Saliency maps of one model for one method (or every method): model loaded once."""
 
+from saliency_audit.jobs.saliency import MapTask, saliency_job
 from saliency_audit.logs import job
-from saliency_audit.saliency.jobs import MapTask, saliency_job
 
 with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
     smk = snakemake  # noqa: F821

@@ -1,9 +1,10 @@
-"""Generate a synthetic look-alike of a real dataset layout (SIIM-ACR or RSNA)."""
+"""Generate a synthetic look-alike of a real dataset layout (the dataset's format)."""
 
+from saliency_audit.jobs.data import synthesize_job
 from saliency_audit.logs import job
-from saliency_audit.synth import synthesize
 
-with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
+with job(snakemake):  # noqa: F821 (snakemake is injected)
     smk = snakemake  # noqa: F821
-    summary = synthesize(smk.params.fmt, smk.output[0], dict(smk.params.synthetic), smk.params.seed)
-    log.info("summary: %s", summary)
+    synthesize_job(
+        fmt=smk.params.fmt, out_dir=smk.output[0], params=smk.params.synthetic, seed=smk.params.seed
+    )

@@ -1,8 +1,8 @@
 """Train one localisation baseline replicate (U-Net for masks, RetinaNet for boxes) and write
 its score maps of the test images."""
 
+from saliency_audit.jobs.models import baseline_maps_job, train_baseline_job
 from saliency_audit.logs import job
-from saliency_audit.models.jobs import baseline_maps_job, train_baseline_job
 
 with job(snakemake):  # noqa: F821 (snakemake is injected)
     smk = snakemake  # noqa: F821

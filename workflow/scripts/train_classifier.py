@@ -1,8 +1,8 @@
 """Train one classifier replicate (binary cross-entropy, one positive-class logit), then
 predict the test split with the model still in memory (AUROC with a bootstrap 95% CI)."""
 
+from saliency_audit.jobs.models import train_classifier_job
 from saliency_audit.logs import job
-from saliency_audit.models.jobs import train_classifier_job
 
 with job(snakemake):  # noqa: F821 (snakemake is injected)
     smk = snakemake  # noqa: F821

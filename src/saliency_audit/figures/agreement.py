@@ -5,26 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..stats.mixed import BASELINE_LABELS, method_order
-from ..stats.verdict import AGREEMENT_KINDS, LOW_SSIM, pick_high_baseline
-from . import (
-    HIGH_COLOR,
-    LOW_COLOR,
-    baseline_handle,
-    box_legend_handles,
-    boxplot,
-    finish,
-    legend_right,
-    metric_label,
-    prepare,
-    subplots,
-    unique_rows,
-)
+from ..stats.data import method_order
+from ..stats.verdict import pick_high_baseline
+from ..vocabulary import AGREEMENT_KINDS, BASELINE_LABELS, LOW_SSIM
+from . import style
 
 KIND_COLORS = ("#fdae6b", "#a1d99b", "#bcbddc", "#fc9272")
 
@@ -48,11 +36,12 @@ def figure_agreement(
     its mean; the low baseline (0.5) is a light-blue dashed line.
     """
     what = "agreement figure"
-    data = prepare(df, metric, what)
+    data = style.prepare(df, metric, what)
     datasets = list(dict.fromkeys(data["dataset"]))
     n_methods = data["method"].nunique()
-    fig, axes = subplots(len(datasets), width=max(6.0, 0.9 * n_methods + 2), height=4.2)
-    try:
+    with style.dataset_panels(
+        len(datasets), path, title, width=max(6.0, 0.9 * n_methods + 2), height=4.2
+    ) as axes:
         for ax, ds in zip(axes, datasets, strict=True):
             sub = data[data["dataset"] == ds]
             present_kinds = [k for k in kinds if k in set(sub["model"])]
@@ -67,7 +56,9 @@ def figure_agreement(
             width = 0.8 / len(present_kinds)
             values, positions, colors = [], [], []
             for k, kind in enumerate(present_kinds):
-                part = unique_rows(sub[sub["model"] == kind], methods, f"{what} ({ds!r}, {kind!r})")
+                part = style.unique_rows(
+                    sub[sub["model"] == kind], methods, f"{what} ({ds!r}, {kind!r})"
+                )
                 for i, m in enumerate(methods):
                     values.append(part.loc[part["method"] == m, "value"].to_numpy())
                     positions.append(i - 0.4 + width * (k + 0.5))
@@ -75,7 +66,7 @@ def figure_agreement(
             ticks = list(range(len(methods)))
             labels = list(methods)
             handles = [
-                baseline_handle(KIND_COLORS[k % len(KIND_COLORS)], kind, box=True)
+                style.baseline_handle(KIND_COLORS[k % len(KIND_COLORS)], kind, box=True)
                 for k, kind in enumerate(present_kinds)
             ]
             if hi is not None:
@@ -83,32 +74,30 @@ def figure_agreement(
                 groups = [(k, hrows[hrows["model"] == k]) for k in present_kinds]
                 groups = [(k, g) for k, g in groups if len(g)]
                 if not groups:
-                    groups = [("", unique_rows(hrows, [hi], f"{what} ({ds!r}, {hi})"))]
+                    groups = [("", style.unique_rows(hrows, [hi], f"{what} ({ds!r}, {hi})"))]
                 pos0 = len(methods)
                 for k, (_kind, g) in enumerate(groups):
                     values.append(g["value"].to_numpy())
                     positions.append(pos0 - 0.4 + (0.8 / len(groups)) * (k + 0.5))
-                    colors.append(HIGH_COLOR)
+                    colors.append(style.HIGH_COLOR)
                 ticks.append(pos0)
                 labels.append(hi)
                 mean = float(np.mean(np.concatenate([g["value"].to_numpy() for _, g in groups])))
-                ax.axhline(mean, color=HIGH_COLOR, ls="--", lw=1.2, zorder=0)
+                ax.axhline(mean, color=style.HIGH_COLOR, ls="--", lw=1.2, zorder=0)
                 handles.append(
-                    baseline_handle(HIGH_COLOR, f"high baseline {hi} (box; dashed = mean)", True)
+                    style.baseline_handle(
+                        style.HIGH_COLOR, f"high baseline {hi} (box; dashed = mean)", True
+                    )
                 )
-            boxplot(ax, values, positions, colors, width=width * 0.9)
+            style.boxplot(ax, values, positions, colors, width=width * 0.9)
             if low is not None:
-                ax.axhline(float(low), color=LOW_COLOR, ls="--", lw=1.5, zorder=0)
-                handles.append(baseline_handle(LOW_COLOR, f"low baseline SSIM = {low:g}"))
-            handles += box_legend_handles()
+                ax.axhline(float(low), color=style.LOW_COLOR, ls="--", lw=1.5, zorder=0)
+                handles.append(
+                    style.baseline_handle(style.LOW_COLOR, f"low baseline SSIM = {low:g}")
+                )
+            handles += style.box_legend_handles()
             ax.set_xticks(ticks, labels, rotation=45, ha="right")
             ax.set_xlim(-0.7, len(ticks) - 0.3)
-            ax.set_xlabel("saliency method / baseline")
-            ax.set_ylabel(metric_label(metric))
             n = sub.loc[sub["method"].isin(methods), "image_id"].nunique()
-            ax.set_title(f"{ds}: {' and '.join(present_kinds)} ({n} images)")
-            legend_right(ax, handles)
-            ax.grid(axis="y", alpha=0.3)
-        finish(fig, path, title)
-    finally:
-        plt.close(fig)
+            title_ds = f"{ds}: {' and '.join(present_kinds)} ({n} images)"
+            style.decorate(ax, metric=metric, title=title_ds, handles=handles)

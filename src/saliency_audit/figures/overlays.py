@@ -13,7 +13,8 @@ from matplotlib.patches import Rectangle
 
 from .. import io
 from ..errors import InputError
-from ..stats.mixed import method_order
+from ..stats.data import method_order
+from . import style
 from .randomization import _as_image
 
 GT_COLOR = "lime"
@@ -94,13 +95,7 @@ def figure_overlays(
         raise InputError(f"{what}: {len(truths)} ground truths for {len(imgs)} images")
     if titles is not None and len(titles) != len(imgs):
         raise InputError(f"{what}: {len(titles)} titles for {len(imgs)} images")
-    size = 1.8
-    fig, axes = plt.subplots(
-        len(imgs),
-        len(meths) + 1,
-        figsize=(size * (len(meths) + 1), size * len(imgs) + 0.8),
-        squeeze=False,
-    )
+    fig, axes = style.image_grid(len(imgs), len(meths) + 1, cell=1.8, extra_height=0.8)
     try:
         mappable = None
         for i, img in enumerate(imgs):

@@ -20,9 +20,10 @@ import pandas as pd
 from scipy import stats as sps
 
 from ..errors import InputError
-from ..stats.mixed import BASELINE_LABELS, method_order
+from ..stats.data import method_order
 from ..stats.verdict import randomization_baseline, select_rows, step_order
-from . import finish, legend_right, metric_label, prepare, subplots
+from ..vocabulary import BASELINE_LABELS
+from . import style
 
 
 def _mean_ci(values: np.ndarray, level: float) -> tuple[float, float, float]:
@@ -60,10 +61,9 @@ def figure_randomization(
     the method's colour (one black line when all methods share it). One panel per dataset.
     """
     what = "randomization figure"
-    data = prepare(df, metric, what)
+    data = style.prepare(df, metric, what)
     datasets = list(dict.fromkeys(data["dataset"]))
-    fig, axes = subplots(len(datasets), width=7.0, height=4.5)
-    try:
+    with style.dataset_panels(len(datasets), path, title, width=7.0, height=4.5) as axes:
         for ax, ds in zip(axes, datasets, strict=True):
             sub = select_rows(data[data["dataset"] == ds], [], model, None, what)
             order = list(steps) if steps is not None else step_order(sub)
@@ -107,10 +107,10 @@ def figure_randomization(
                     + ("" if shared else " (per method, its colour)"),
                 )
             )
-            legend_right(ax, handles)
+            style.legend_right(ax, handles)
             ax.set_xticks(x, order, rotation=45, ha="right")
             ax.set_xlabel("cascading randomization step (top layer first; last = fully random)")
-            ax.set_ylabel(f"mean {metric_label(metric)}\nvs trained model's map")
+            ax.set_ylabel(f"mean {style.metric_label(metric)}\nvs trained model's map")
             n = sub["image_id"].nunique()
             pct = round(level * 100)
             ax.set_title(f"{ds}: {metric.upper()} under cascading randomization ({n} images)")
@@ -123,9 +123,6 @@ def figure_randomization(
                 va="bottom",
             )
             ax.grid(alpha=0.3)
-        finish(fig, path, title)
-    finally:
-        plt.close(fig)
 
 
 def _as_image(a: Any, what: str) -> np.ndarray:
@@ -166,13 +163,7 @@ def figure_randomization_panel(
     meths = list(methods) if methods is not None else method_order(all_methods)
     if not meths:
         raise InputError(f"{what}: no maps")
-    size = 1.5
-    fig, axes = plt.subplots(
-        len(meths),
-        len(order) + 1,
-        figsize=(size * (len(order) + 1), size * len(meths) + 0.6),
-        squeeze=False,
-    )
+    fig, axes = style.image_grid(len(meths), len(order) + 1, cell=1.5, extra_height=0.6)
     try:
         for i, m in enumerate(meths):
             axes[i][0].imshow(img, cmap="gray")
@@ -201,6 +192,6 @@ def figure_randomization_panel(
             f" colour: saliency 0 to 1, {cmap})",
             fontsize=10,
         )
-        finish(fig, path)
+        style.finish(fig, path)
     finally:
         plt.close(fig)

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import os
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from ..stats.mixed import BASELINE_LABELS, LOW_BASELINE, method_order
+from ..stats.data import method_order
 from ..stats.verdict import pick_high_baseline, select_rows
-from . import (
-    HIGH_COLOR,
-    LOW_COLOR,
-    METHOD_COLOR,
-    baseline_handle,
-    box_legend_handles,
-    boxplot,
-    finish,
-    legend_right,
-    metric_label,
-    prepare,
-    subplots,
-    unique_rows,
-)
+from ..vocabulary import AVG, BASELINE_LABELS
+from . import style
 
 
 def figure_utility(
@@ -30,7 +17,7 @@ def figure_utility(
     path: str | os.PathLike,
     metric: str = "auprc",
     *,
-    low: str | None = LOW_BASELINE,
+    low: str | None = AVG,
     high: str | None = None,
     model: str | None = None,
     step: str | None = None,
@@ -46,10 +33,11 @@ def figure_utility(
     Writes a PNG to ``path``; :class:`InputError` on missing columns or metric.
     """
     what = "utility figure"
-    data = prepare(df, metric, what)
+    data = style.prepare(df, metric, what)
     datasets = list(dict.fromkeys(data["dataset"]))
-    fig, axes = subplots(len(datasets), width=max(6.0, 0.6 * data["method"].nunique() + 2))
-    try:
+    with style.dataset_panels(
+        len(datasets), path, title, width=max(6.0, 0.6 * data["method"].nunique() + 2)
+    ) as axes:
         for ax, ds in zip(axes, datasets, strict=True):
             sub = data[data["dataset"] == ds]
             hi = pick_high_baseline(set(sub["method"]), high, what)
@@ -57,28 +45,27 @@ def figure_utility(
             keep = list(dict.fromkeys([*bases, *BASELINE_LABELS]))
             sub = select_rows(sub, keep, model, step, f"{what} (dataset {ds!r})")
             methods = [m for m in method_order(sub["method"]) if m not in keep]
-            sub = unique_rows(sub, methods + [b for b in bases if b in set(sub["method"])], what)
+            sub = style.unique_rows(
+                sub, methods + [b for b in bases if b in set(sub["method"])], what
+            )
             order = methods + [b for b in bases if b in set(sub["method"])]
             values = [sub.loc[sub["method"] == m, "value"].to_numpy() for m in order]
             colors = [
-                LOW_COLOR if m == low else HIGH_COLOR if m == hi else METHOD_COLOR for m in order
+                style.LOW_COLOR if m == low else style.HIGH_COLOR if m == hi else style.METHOD_COLOR
+                for m in order
             ]
-            boxplot(ax, values, range(len(order)), colors)
-            handles = box_legend_handles()
-            for b, color, kind in ((low, LOW_COLOR, "low"), (hi, HIGH_COLOR, "high")):
+            style.boxplot(ax, values, range(len(order)), colors)
+            handles = style.box_legend_handles()
+            for b, color, kind in ((low, style.LOW_COLOR, "low"), (hi, style.HIGH_COLOR, "high")):
                 if b is not None and b in set(sub["method"]):
                     mean = float(sub.loc[sub["method"] == b, "value"].mean())
                     ax.axhline(mean, color=color, ls="--", lw=1.5, zorder=0)
                     handles.append(
-                        baseline_handle(color, f"{kind} baseline {b} (box; dashed = mean)", True)
+                        style.baseline_handle(
+                            color, f"{kind} baseline {b} (box; dashed = mean)", True
+                        )
                     )
             ax.set_xticks(range(len(order)), order, rotation=45, ha="right")
-            ax.set_xlabel("saliency method / baseline")
-            ax.set_ylabel(metric_label(metric))
             n = sub.loc[sub["method"].isin(methods), "image_id"].nunique()
-            ax.set_title(f"{ds}: localization utility ({metric.upper()}), {n} test images")
-            legend_right(ax, handles)
-            ax.grid(axis="y", alpha=0.3)
-        finish(fig, path, title)
-    finally:
-        plt.close(fig)
+            title_ds = f"{ds}: localization utility ({metric.upper()}), {n} test images"
+            style.decorate(ax, metric=metric, title=title_ds, handles=handles)

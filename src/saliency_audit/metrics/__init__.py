@@ -13,6 +13,10 @@ where undefined, e.g. for an empty ground truth):
 - attribution (``attribution``): relevance mass accuracy, relevance rank accuracy, top-k
   intersection.
 - tidy tables (``tidy``): columns ``dataset, model, method, step, image_id, metric, value``.
+
+Every metric the jobs write is registered in :data:`saliency_audit.vocabulary.METRICS` (name,
+family, direction, label, unit, function); :func:`score` computes a list of them for one pair
+of stacks through a shared :class:`MetricContext`.
 """
 
 from saliency_audit.metrics.attribution import (
@@ -21,8 +25,10 @@ from saliency_audit.metrics.attribution import (
     relevance_rank_accuracy,
     topk_intersection,
 )
+from saliency_audit.metrics.context import MetricContext, MetricParams, score
 from saliency_audit.metrics.localization import (
     bootstrap_ci,
+    cross_fitted_iou,
     decode_coco_rle,
     encode_coco_rle,
     iou,
@@ -50,6 +56,10 @@ from saliency_audit.metrics.utility import (
 
 __all__ = [
     "COLUMNS",
+    "MetricContext",
+    "MetricParams",
+    "score",
+    "cross_fitted_iou",
     "UTILITY_METRICS",
     "auprc_trapezoid",
     "average_precision",

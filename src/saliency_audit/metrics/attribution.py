@@ -26,7 +26,7 @@ from saliency_audit.metrics.utility import _blocks, _grouped_counts, _map_block,
 DEFAULT_TOPK_FRACTION = 0.05
 
 
-def relevance_mass_accuracy(maps, masks) -> np.ndarray:
+def relevance_mass_accuracy(maps, masks, ctx=None) -> np.ndarray:
     """Per image: sum of the map inside the mask / sum of the map; NaN if undefined."""
     maps, masks = _pair(maps, masks)
     out = np.empty(maps.shape[0])
@@ -58,7 +58,7 @@ def _top_share(cnt: np.ndarray, pos: np.ndarray, k: np.ndarray) -> np.ndarray:
     return (above_in + (k - above) * tied_in / tied) / k
 
 
-def relevance_rank_accuracy(maps, masks) -> np.ndarray:
+def relevance_rank_accuracy(maps, masks, ctx=None) -> np.ndarray:
     """Per image: fraction of the top-``K`` map pixels in the mask, ``K`` = mask size."""
     maps, masks = _pair(maps, masks)
     out = np.empty(maps.shape[0])
@@ -95,3 +95,9 @@ def topk_intersection(maps, masks, k: int | None = None) -> np.ndarray:
         share = _top_share(cnt, pos, np.full(gt.shape[0], int(k)))
         out[sl] = np.where(gt.any(axis=1), share, np.nan)
     return out
+
+
+def topk_metric(maps, masks, ctx) -> np.ndarray:
+    """:func:`topk_intersection` with ``k`` the context's ``topk_fraction`` of the pixels."""
+    k = default_topk(maps.shape[1] * maps.shape[2], ctx.params.topk_fraction)
+    return topk_intersection(maps, masks, k=k)

@@ -27,11 +27,12 @@ import pandas as pd
 from scipy.ndimage import uniform_filter
 
 from saliency_audit.errors import InputError
+from saliency_audit.metrics.context import MetricParams, score
 from saliency_audit.metrics.utility import _blocks, _map_block, _same_shape, _stack, _value_bins
+from saliency_audit.vocabulary import metric_names
 
 K1 = 0.01
 K2 = 0.03
-SIMILARITY_METRICS = ("ssim", "spearman")
 
 
 def _check_ssim_args(shape: tuple[int, ...], win_size, data_range) -> tuple[int, float]:
@@ -161,28 +162,31 @@ def spearman(a, b) -> np.ndarray:
     return np.clip(out, -1.0, 1.0)
 
 
+def ssim_metric(a, b, ctx) -> np.ndarray:
+    """:func:`ssim` with the context's window and data range (the registered ``ssim``)."""
+    return ssim(a, b, win_size=ctx.params.ssim_window, data_range=ctx.params.ssim_data_range)
+
+
+def spearman_metric(a, b, ctx=None) -> np.ndarray:
+    """:func:`spearman` (the registered ``spearman``)."""
+    return spearman(a, b)
+
+
 def similarity_scores(
     a,
     b,
-    metrics: Sequence[str] = SIMILARITY_METRICS,
+    metrics: Sequence[str] | None = None,
     win_size: int = 7,
     data_range: float = 1.0,
 ) -> dict[str, np.ndarray]:
-    """``{"ssim": ..., "spearman": ...}`` (the requested subset, in order), each (n,)."""
-    if isinstance(metrics, str):
-        metrics = (metrics,)
-    unknown = [m for m in metrics if m not in SIMILARITY_METRICS]
+    """``{"ssim": ..., "spearman": ...}`` (``metrics``: a subset of the registered similarity
+    metrics, default all, in order), each (n,)."""
+    known = metric_names("similarity")
+    metrics = known if metrics is None else [metrics] if isinstance(metrics, str) else metrics
+    unknown = [m for m in metrics if m not in known]
     if unknown or not metrics:
-        raise InputError(
-            f"unknown similarity metric(s) {unknown}; choose from {SIMILARITY_METRICS}"
-        )
-    out = {}
-    for m in metrics:
-        if m == "ssim":
-            out[m] = ssim(a, b, win_size=win_size, data_range=data_range)
-        else:
-            out[m] = spearman(a, b)
-    return out
+        raise InputError(f"unknown similarity metric(s) {unknown}; choose from {known}")
+    return score(metrics, a, b, MetricParams(ssim_window=win_size, ssim_data_range=data_range))
 
 
 def random_pairs(n_images: int, n_pairs: int = 50, seed=0) -> tuple[np.ndarray, np.ndarray]:
@@ -207,18 +211,13 @@ def random_pair_baseline(
 ) -> pd.DataFrame:
     """SSIM and Spearman of ``n_pairs`` seeded random pairs of maps of different images.
 
-    Returns a DataFrame with columns ``image_a, image_b`` (indices into ``maps``), ``ssim``
-    and ``spearman``; its ``ssim`` mean is the paper's randomization baseline.
+    Returns a DataFrame with columns ``image_a, image_b`` (indices into ``maps``) and one per
+    registered similarity metric (``ssim``, ``spearman``); its ``ssim`` mean is the paper's
+    randomization baseline.
     """
     maps = _stack(maps, "maps")
     first, second = random_pairs(maps.shape[0], n_pairs, seed)
-    a = np.asarray(maps[first])
-    b = np.asarray(maps[second])
-    return pd.DataFrame(
-        {
-            "image_a": first,
-            "image_b": second,
-            "ssim": ssim(a, b, win_size=win_size, data_range=data_range),
-            "spearman": spearman(a, b),
-        }
+    scores = similarity_scores(
+        np.asarray(maps[first]), np.asarray(maps[second]), None, win_size, data_range
     )
+    return pd.DataFrame({"image_a": first, "image_b": second, **scores})

@@ -209,20 +209,27 @@ def utility_scores(maps, masks, metrics: Sequence[str] = UTILITY_METRICS) -> dic
     return out
 
 
-def average_precision(maps, masks) -> np.ndarray:
+def _one(name: str, maps, masks, ctx) -> np.ndarray:
+    """Metric ``name`` alone, or from all three computed once per context."""
+    if ctx is None:
+        return utility_scores(maps, masks, (name,))[name]
+    return ctx.shared("utility", lambda: utility_scores(maps, masks))[name]
+
+
+def average_precision(maps, masks, ctx=None) -> np.ndarray:
     """Per-image average precision (as ``sklearn.metrics.average_precision_score``)."""
-    return utility_scores(maps, masks, ("auprc",))["auprc"]
+    return _one("auprc", maps, masks, ctx)
 
 
-def auprc_trapezoid(maps, masks) -> np.ndarray:
+def auprc_trapezoid(maps, masks, ctx=None) -> np.ndarray:
     """Per-image trapezoidal area under the precision-recall curve.
 
     Equals ``sklearn.metrics.auc(recall, precision)`` with ``precision, recall, _ =
     precision_recall_curve(mask, map)``: the paper's variant of AUPRC.
     """
-    return utility_scores(maps, masks, ("auprc_trapz",))["auprc_trapz"]
+    return _one("auprc_trapz", maps, masks, ctx)
 
 
-def pixel_auroc(maps, masks) -> np.ndarray:
+def pixel_auroc(maps, masks, ctx=None) -> np.ndarray:
     """Per-image pixel AUROC (as ``sklearn.metrics.roc_auc_score``, ties count 1/2)."""
-    return utility_scores(maps, masks, ("auroc",))["auroc"]
+    return _one("auroc", maps, masks, ctx)

@@ -12,6 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -171,13 +172,25 @@ class Batches(keras.utils.PyDataset):
         self.set_epoch(self.epoch + 1)
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """How a model is trained: ``epochs`` at most, ``batch_size`` images per step, Adam's
+    ``learning_rate``, early stopping after ``patience`` epochs without a better validation
+    loss (None: never), ``seed`` of initialisation, batch order and augmentation."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    patience: int | None
+    seed: int
+
+
 def fit_loop(
     model,
     train: Batches,
     *,
     evaluate: Callable[[object], dict],
-    epochs: int,
-    patience: int | None,
+    schedule: Schedule,
     log: logging.Logger,
     name: str,
     train_on_batch: Callable | None = None,
@@ -191,6 +204,7 @@ def fit_loop(
     defaults to ``model.train_on_batch(x, y, return_dict=True)``.  Returns the history, one row
     per epoch: ``epoch, loss, val_*, seconds, images_per_s, best``.
     """
+    epochs, patience = schedule.epochs, schedule.patience
     if epochs < 1:
         raise InputError(f"epochs must be >= 1, got {epochs}")
     if train_on_batch is None:

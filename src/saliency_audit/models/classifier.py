@@ -17,15 +17,7 @@ import pandas as pd
 from ..errors import InputError
 from ..io import atomic_path
 from ..preprocess import to_model_input
-from ._loop import (
-    Batches,
-    FusedAdam,
-    check_indices,
-    check_stack,
-    fit_loop,
-    load_keras_file,
-    read_rows,
-)
+from . import _loop as loop
 from .registry import get_architecture
 from .tf_setup import graph_optimizer_off
 
@@ -115,11 +107,7 @@ def train_classifier(
     *,
     arch: str,
     size: int,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    patience: int | None,
-    seed: int,
+    schedule: loop.Schedule,
     weights_path: str | Path | None = None,
     augment: bool = False,
     bn_momentum: float | None = 0.5,
@@ -127,7 +115,7 @@ def train_classifier(
 ) -> tuple[keras.Model, pd.DataFrame]:
     """Train a binary classifier on rows ``train_idx`` of ``images`` (uint8 ``(N, S, S)``).
 
-    Binary cross-entropy from logits, Adam(``learning_rate``) (as :class:`FusedAdam`), batches
+    Binary cross-entropy from logits, Adam(``learning_rate``) (as :class:`loop.FusedAdam`), batches
     of exactly ``batch_size`` images streamed from the stack in a seeded order (the last
     partial batch of each shuffled epoch is left out, so the training step is compiled once;
     ``seed`` also seeds weight initialisation and augmentation), early stopping on validation
@@ -145,17 +133,19 @@ def train_classifier(
     Returns ``(model, history)``; history columns: ``epoch, loss, val_loss, val_auroc,
     seconds, images_per_s, best``.
     """
+    batch_size, learning_rate = schedule.batch_size, schedule.learning_rate
+    seed = schedule.seed
     from sklearn.metrics import roc_auc_score
 
-    check_stack("images", images, size)
+    loop.check_stack("images", images, size)
     labels = np.asarray(labels)
     if labels.shape != (images.shape[0],):
         raise InputError(f"labels: expected shape ({images.shape[0]},), got {labels.shape}")
     if not np.isin(labels, (0, 1)).all():
         raise InputError("labels: values must be 0 or 1")
     labels = labels.astype(np.float32)
-    train_idx = check_indices("train_idx", train_idx, images.shape[0])
-    val_idx = check_indices("val_idx", val_idx, images.shape[0], allow_empty=True)
+    train_idx = loop.check_indices("train_idx", train_idx, images.shape[0])
+    val_idx = loop.check_indices("val_idx", val_idx, images.shape[0], allow_empty=True)
     if len(np.unique(labels[train_idx])) < 2:
         raise InputError("train_idx: the training images must contain both classes")
     if val_idx.size == 0:
@@ -163,7 +153,7 @@ def train_classifier(
 
     keras.utils.set_random_seed(int(seed))
     model = build_classifier(arch, size, weights_path, bn_momentum=bn_momentum)
-    optimizer = FusedAdam(learning_rate=float(learning_rate))
+    optimizer = loop.FusedAdam(learning_rate=float(learning_rate))
     # Create the optimizer's slots now: otherwise they are created inside the first compiled
     # training step, which TensorFlow then traces twice (~15 s each for InceptionV3).
     optimizer.build(model.trainable_variables)
@@ -174,12 +164,14 @@ def train_classifier(
     )
 
     def make_batch(rows, rng):
-        x = to_model_input(read_rows(images, rows))
+        x = to_model_input(loop.read_rows(images, rows))
         if augment and rng is not None:
             x = _augment(x, rng)
         return x, labels[rows][:, None]
 
-    train = Batches(train_idx, batch_size, make_batch, shuffle=True, seed=seed, drop_remainder=True)
+    train = loop.Batches(
+        train_idx, batch_size, make_batch, shuffle=True, seed=seed, drop_remainder=True
+    )
 
     def evaluate(m) -> dict:
         if val_idx.size == 0:
@@ -190,14 +182,8 @@ def train_classifier(
         return {"val_loss": bce_from_logits(y, z), "val_auroc": auroc}
 
     with graph_optimizer_off():
-        history = fit_loop(
-            model,
-            train,
-            evaluate=evaluate,
-            epochs=epochs,
-            patience=patience,
-            log=log,
-            name=f"{arch}",
+        history = loop.fit_loop(
+            model, train, evaluate=evaluate, schedule=schedule, log=log, name=arch
         )
     return model, history
 
@@ -271,7 +257,7 @@ def load_classifier(path: str | Path, size: int | None = None):
     what was found.
     """
     path = Path(path)
-    model = load_keras_file(path, "model")
+    model = loop.load_keras_file(path, "model")
     if not isinstance(model, keras.Model):
         raise InputError(f"{path}: expected a keras.Model, found {type(model).__name__}")
     inputs, outputs = model.inputs, model.outputs
@@ -322,15 +308,15 @@ def predict_logits(model, images: np.ndarray, idx: np.ndarray, batch_size: int =
     compiled predict function is traced once per model and batch size, not again for the
     remainder.
     """
-    check_stack("images", images)
-    idx = check_indices("idx", idx, images.shape[0], allow_empty=True)
+    loop.check_stack("images", images)
+    idx = loop.check_indices("idx", idx, images.shape[0], allow_empty=True)
     batch_size = int(batch_size)
     if batch_size < 1:
         raise InputError(f"batch_size must be >= 1, got {batch_size}")
     out = np.empty(len(idx), dtype=np.float32)
     for start in range(0, len(idx), batch_size):
         rows = idx[start : start + batch_size]
-        x = to_model_input(read_rows(images, rows))
+        x = to_model_input(loop.read_rows(images, rows))
         if len(rows) < batch_size:
             x = np.concatenate([x, np.zeros((batch_size - len(rows),) + x.shape[1:], x.dtype)])
         z = np.asarray(model.predict_on_batch(x))

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..seeds import derive_seed
+from ..vocabulary import CASCADE, INDEPENDENT, step_name
 from .registry import Architecture, block_layers, get_architecture
 
 #: ``Variable.path`` last component -> the layer attribute holding its initializer
@@ -42,7 +43,7 @@ class Step:
     """One randomization step: ``name`` (as in outputs), ``kind`` and the blocks it re-draws."""
 
     name: str
-    kind: str  # "cascade" | "independent"
+    kind: str  # vocabulary.CASCADE | vocabulary.INDEPENDENT
     blocks: tuple[str, ...]
 
 
@@ -62,9 +63,11 @@ def randomization_steps(
             f"{arch.name} (its blocks, top-down: {', '.join(names)})"
         )
     chosen = sorted(set(chosen), key=names.index)
-    steps = [Step(f"cascade_{b}", "cascade", tuple(names[: names.index(b) + 1])) for b in chosen]
+    steps = [
+        Step(step_name(CASCADE, b), CASCADE, tuple(names[: names.index(b) + 1])) for b in chosen
+    ]
     if independent:
-        steps += [Step(f"independent_{b}", "independent", (b,)) for b in chosen]
+        steps += [Step(step_name(INDEPENDENT, b), INDEPENDENT, (b,)) for b in chosen]
     return steps
 
 

@@ -19,7 +19,7 @@ model's layers (the input layer excepted) whatever Keras named the anonymous lay
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,23 +148,22 @@ _DENSENET_BLOCKS: tuple[tuple[str, Boundary], ...] = (
     ("stem", "pool1"),  # conv1_* + pool1
 )
 
+
+def _application(name: str, factory: str, min_size: int, gradcam_layer: str, blocks):
+    """An architecture from ``keras.applications.<factory>`` (top off, average pooling)."""
+    return Architecture(
+        name=name,
+        build_backbone=_build_app(factory, name),
+        min_size=min_size,
+        gradcam_layer=gradcam_layer,
+        blocks=blocks,
+        description=f"keras.applications.{factory} (include_top=False, avg pooling)",
+    )
+
+
 ARCHITECTURES: dict[str, Architecture] = {
-    "inceptionv3": Architecture(
-        name="inceptionv3",
-        build_backbone=_build_app("InceptionV3", "inceptionv3"),
-        min_size=75,
-        gradcam_layer="mixed10",
-        blocks=_INCEPTION_BLOCKS,
-        description="keras.applications.InceptionV3 (include_top=False, avg pooling)",
-    ),
-    "densenet121": Architecture(
-        name="densenet121",
-        build_backbone=_build_app("DenseNet121", "densenet121"),
-        min_size=32,
-        gradcam_layer="relu",
-        blocks=_DENSENET_BLOCKS,
-        description="keras.applications.DenseNet121 (include_top=False, avg pooling)",
-    ),
+    "inceptionv3": _application("inceptionv3", "InceptionV3", 75, "mixed10", _INCEPTION_BLOCKS),
+    "densenet121": _application("densenet121", "DenseNet121", 32, "relu", _DENSENET_BLOCKS),
     "tiny": Architecture(
         name="tiny",
         build_backbone=_build_tiny,
@@ -244,6 +243,17 @@ def block_layers(model, arch: Architecture | str) -> dict[str, list]:
     }
 
 
-def weighted_layers(layers: Sequence) -> list:
-    """The layers that own at least one weight (trainable or not, e.g. BN moving stats)."""
-    return [layer for layer in layers if layer.weights]
+def find_gradcam_layer(model) -> str:
+    """The last layer with a 4-D ``(None, h, w, c)`` output with h, w > 1 if any (else > 0)."""
+    candidates = []
+    for layer in model.layers:
+        try:
+            shape = tuple(layer.output.shape)
+        except (AttributeError, ValueError):
+            continue
+        if len(shape) == 4 and shape[1] and shape[2]:
+            candidates.append((layer.name, shape))
+    if not candidates:
+        raise InputError(f"model {model.name!r} has no 4-D layer output for Grad-CAM")
+    wide = [name for name, shape in candidates if shape[1] > 1 and shape[2] > 1]
+    return (wide or [candidates[-1][0]])[-1]

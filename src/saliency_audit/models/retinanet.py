@@ -22,15 +22,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..preprocess import to_model_input
-from ._loop import (
-    Batches,
-    FusedAdam,
-    check_indices,
-    check_stack,
-    fit_loop,
-    load_keras_file,
-    read_rows,
-)
+from . import _loop as loop
 from .tf_setup import graph_optimizer_off
 
 logger = logging.getLogger(__name__)
@@ -268,12 +260,8 @@ def train_retinanet(
     val_idx: np.ndarray,
     *,
     size: int,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    seed: int,
+    schedule: loop.Schedule,
     log: logging.Logger = logger,
-    patience: int | None = None,
     backbone: str = "tiny",
     anchor_size: float = 4.0,
     head_convs: int = 1,
@@ -286,7 +274,7 @@ def train_retinanet(
 
     ``boxes_per_image[i]``: ``(k_i, 4)`` inclusive pixel boxes ``(x0, y0, x1, y1)`` at size S
     (``k_i = 0`` for negatives; negatives teach the background).  Focal loss + Huber box loss
-    (keras-hub defaults), Adam(``learning_rate``, global clipnorm; as :class:`FusedAdam`),
+    (keras-hub defaults), Adam(``learning_rate``, global clipnorm; as :class:`loop.FusedAdam`),
     seeded order and initialisation, early stopping on validation loss when ``patience`` is
     given.  History columns: ``epoch, loss, val_loss, seconds, images_per_s, best``.
 
@@ -299,13 +287,15 @@ def train_retinanet(
     without the Grappler graph optimiser (it costs seconds per trace, saves nothing here).
     ``bn_momentum`` (None: Keras' 0.99) is the BatchNormalization momentum while training.
     """
+    batch_size, learning_rate = schedule.batch_size, schedule.learning_rate
+    seed = schedule.seed
     import keras
 
-    check_stack("images", images, size)
+    loop.check_stack("images", images, size)
     n = images.shape[0]
     max_boxes = _check_boxes(boxes_per_image, n, size)
-    train_idx = check_indices("train_idx", train_idx, n)
-    val_idx = check_indices("val_idx", val_idx, n, allow_empty=True)
+    train_idx = loop.check_indices("train_idx", train_idx, n)
+    val_idx = loop.check_indices("val_idx", val_idx, n, allow_empty=True)
     if int(val_batch_size) < 1:
         raise InputError(f"val_batch_size must be >= 1, got {val_batch_size}")
 
@@ -316,12 +306,16 @@ def train_retinanet(
     if bn_momentum is not None:
         set_bn_momentum(model, bn_momentum)
     model.compile(
-        optimizer=FusedAdam(learning_rate=float(learning_rate), global_clipnorm=float(clipnorm)),
+        optimizer=loop.FusedAdam(
+            learning_rate=float(learning_rate), global_clipnorm=float(clipnorm)
+        ),
         jit_compile=False,
     )
 
     def make_batch(rows, rng):
-        return to_model_input(read_rows(images, rows)), _pad_boxes(boxes_per_image, rows, max_boxes)
+        return to_model_input(loop.read_rows(images, rows)), _pad_boxes(
+            boxes_per_image, rows, max_boxes
+        )
 
     train_boxes = [
         inclusive_to_edges(boxes_per_image[r]) for r in train_idx if len(boxes_per_image[r])
@@ -339,7 +333,9 @@ def train_retinanet(
     else:
         log.warning("no training image has a box: RetinaNet learns background only")
 
-    train = Batches(train_idx, batch_size, make_batch, shuffle=True, seed=seed, drop_remainder=True)
+    train = loop.Batches(
+        train_idx, batch_size, make_batch, shuffle=True, seed=seed, drop_remainder=True
+    )
     # equal-sized validation chunks (one trace): ceil(n / ceil(n / val_batch_size)) each
     n_val_chunks = max(1, math.ceil(len(val_idx) / int(val_batch_size)))
     val_chunks = np.array_split(val_idx, n_val_chunks) if val_idx.size else []
@@ -356,12 +352,11 @@ def train_retinanet(
         return {"val_loss": total / len(val_idx)}
 
     with graph_optimizer_off():
-        history = fit_loop(
+        history = loop.fit_loop(
             model,
             train,
             evaluate=evaluate,
-            epochs=epochs,
-            patience=patience,
+            schedule=schedule,
             log=log,
             name="retinanet",
             train_on_batch=lambda x, y: keras.Model.train_on_batch(model, x, y, return_dict=True),
@@ -380,7 +375,7 @@ def load_retinanet(path):
     import keras_hub
 
     path = Path(path)
-    model = load_keras_file(path, "RetinaNet model")
+    model = loop.load_keras_file(path, "RetinaNet model")
     if not isinstance(model, keras_hub.models.RetinaNetObjectDetector):
         raise InputError(
             f"{path}: expected a keras-hub RetinaNetObjectDetector, found {type(model).__name__}"
@@ -392,13 +387,13 @@ def predict_boxes(
     model, images: np.ndarray, idx: np.ndarray, *, score_threshold: float, batch_size: int = 8
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Detections per image: ``[(edge boxes (k, 4) float32, scores (k,) float32), ...]``."""
-    check_stack("images", images)
-    idx = check_indices("idx", idx, images.shape[0], allow_empty=True)
+    loop.check_stack("images", images)
+    idx = loop.check_indices("idx", idx, images.shape[0], allow_empty=True)
     result = []
     batch_size = int(batch_size)
     for start in range(0, len(idx), batch_size):
         rows = idx[start : start + batch_size]
-        x = to_model_input(read_rows(images, rows))
+        x = to_model_input(loop.read_rows(images, rows))
         # Eager forward pass + keras-hub's decoder (anchor decoding, NMS).  Not model.predict /
         # predict_on_batch: keras-hub's NMS fails once Keras retraces with a dynamic batch size,
         # and its decoder cannot unpack predict_on_batch's batch structure.
@@ -427,7 +422,7 @@ def predict_score_maps(
 
     ``out`` (e.g. a memory map of that shape) is filled in place and returned when given.
     """
-    check_stack("images", images)
+    loop.check_stack("images", images)
     s = images.shape[1]
     n = len(np.asarray(idx).reshape(-1))
     if out is None:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..preprocess import to_model_input
-from ._loop import Batches, check_indices, check_stack, fit_loop, load_keras_file, read_rows
+from . import _loop as loop
 
 logger = logging.getLogger(__name__)
 
@@ -102,11 +102,7 @@ def train_unet(
     val_idx: np.ndarray,
     *,
     size: int,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    patience: int | None,
-    seed: int,
+    schedule: loop.Schedule,
     log: logging.Logger = logger,
     base_filters: int = 16,
     depth: int = 4,
@@ -118,14 +114,16 @@ def train_unet(
     stopping on validation loss with the best weights restored.  History columns: ``epoch,
     loss, val_loss, val_dice, seconds, images_per_s, best``.
     """
-    check_stack("images", images, size)
-    check_stack("masks", masks, size)
+    batch_size, learning_rate = schedule.batch_size, schedule.learning_rate
+    seed = schedule.seed
+    loop.check_stack("images", images, size)
+    loop.check_stack("masks", masks, size)
     if masks.shape[0] != images.shape[0]:
         raise InputError(
             f"masks ({masks.shape[0]}) and images ({images.shape[0]}) differ in number"
         )
-    train_idx = check_indices("train_idx", train_idx, images.shape[0])
-    val_idx = check_indices("val_idx", val_idx, images.shape[0], allow_empty=True)
+    train_idx = loop.check_indices("train_idx", train_idx, images.shape[0])
+    val_idx = loop.check_indices("val_idx", val_idx, images.shape[0], allow_empty=True)
     if val_idx.size == 0:
         log.warning("no validation images: early stopping is off, the last epoch is kept")
 
@@ -138,11 +136,11 @@ def train_unet(
     )
 
     def make_batch(rows, rng):
-        x = _unet_input(read_rows(images, rows))
-        y = (read_rows(masks, rows) > 0).astype(np.float32)[..., None]
+        x = _unet_input(loop.read_rows(images, rows))
+        y = (loop.read_rows(masks, rows) > 0).astype(np.float32)[..., None]
         return x, y
 
-    train = Batches(train_idx, batch_size, make_batch, shuffle=True, seed=seed)
+    train = loop.Batches(train_idx, batch_size, make_batch, shuffle=True, seed=seed)
 
     def evaluate(m) -> dict:
         if val_idx.size == 0:
@@ -158,8 +156,8 @@ def train_unet(
             "val_dice": float(np.concatenate(dices).mean()),
         }
 
-    history = fit_loop(
-        model, train, evaluate=evaluate, epochs=epochs, patience=patience, log=log, name="unet"
+    history = loop.fit_loop(
+        model, train, evaluate=evaluate, schedule=schedule, log=log, name="unet"
     )
     return model, history
 
@@ -171,7 +169,7 @@ def load_unet(path):
     from pathlib import Path
 
     path = Path(path)
-    model = load_keras_file(path, "U-Net model")
+    model = loop.load_keras_file(path, "U-Net model")
     shape_in = tuple(getattr(model, "input_shape", ()))
     shape_out = tuple(getattr(model, "output_shape", ()))
     if len(shape_in) != 4 or shape_in[-1] != 1 or shape_out != shape_in:
@@ -193,8 +191,8 @@ def predict_maps(
 
     ``out`` (e.g. a memory map of that shape) is filled in place and returned when given.
     """
-    check_stack("images", images)
-    idx = check_indices("idx", idx, images.shape[0], allow_empty=True)
+    loop.check_stack("images", images)
+    idx = loop.check_indices("idx", idx, images.shape[0], allow_empty=True)
     s = images.shape[1]
     if out is None:
         out = np.empty((len(idx), s, s), dtype=np.float32)
@@ -202,6 +200,6 @@ def predict_maps(
         raise InputError(f"out: expected shape {(len(idx), s, s)}, got {out.shape}")
     for start in range(0, len(idx), int(batch_size)):
         rows = idx[start : start + int(batch_size)]
-        z = np.asarray(model.predict_on_batch(_unet_input(read_rows(images, rows))))
+        z = np.asarray(model.predict_on_batch(_unet_input(loop.read_rows(images, rows))))
         out[start : start + len(rows)] = 1.0 / (1.0 + np.exp(-z[..., 0].astype(np.float64)))
     return out

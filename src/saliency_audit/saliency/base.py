@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from saliency_audit.errors import InputError
+from saliency_audit.saliency.postprocess import RECIPE
 
 
 def image_seed(seed: int, index: int) -> int:
@@ -79,9 +80,11 @@ class SaliencyMethod(abc.ABC):
 
     name: ClassVar[str]
     defaults: ClassVar[dict[str, Any]] = {}
-    #: model functions the method uses (``ModelContext`` kinds), for compilation ahead of time
+    #: allowed values of choice-type parameters (validated with every other parameter)
+    choices: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: model functions the method uses (``ModelContext`` kinds), for compilation ahead of time;
+    #: ``"gradcam"`` needs the context's Grad-CAM layer
     kinds: ClassVar[tuple[str, ...]] = ("input",)
-    needs_gradcam_layer: ClassVar[bool] = False
     #: whether ``compute`` uses the seeds (random noise)
     stochastic: ClassVar[bool] = False
 
@@ -122,7 +125,11 @@ class SaliencyMethod(abc.ABC):
                 raise InputError(f"{where}: expected a finite number, got {value!r}")
             return v
         if isinstance(default, str):
-            return str(value)
+            value = str(value)
+            allowed = self.choices.get(key)
+            if allowed is not None and value not in allowed:
+                raise InputError(f"{where}: one of {', '.join(allowed)}, got {value!r}")
+            return value
         return value
 
     @property
@@ -144,12 +151,12 @@ class SaliencyMethod(abc.ABC):
 
     def bind(self, ctx, plan: Plan) -> None:
         """Attach the model context and batching plan used by :meth:`compute`."""
-        if self.needs_gradcam_layer and not ctx.gradcam_layer:
-            raise InputError(
-                f"saliency method {self.name} needs gradcam_layer (the name of the last "
-                "convolutional block, e.g. 'mixed10' for InceptionV3)"
-            )
         self.ctx, self.plan = ctx, plan
+
+    def describe(self) -> dict[str, Any]:
+        """What the map sidecar records of this method beyond its name and parameters: the
+        raw-to-map ``recipe`` (and, for methods that read a layer, where; see overrides)."""
+        return {"recipe": RECIPE}
 
     def _require_bound(self):
         if self.ctx is None or self.plan is None:

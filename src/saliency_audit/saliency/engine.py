@@ -81,11 +81,6 @@ class SaliencyEngine:
             self.ctx = ModelContext(
                 model, positive_class=positive_class, gradcam_layer=gradcam_layer
             )
-        if self.method.needs_gradcam_layer and not gradcam_layer:
-            raise InputError(
-                f"saliency method {self.method.name} needs gradcam_layer (e.g. 'mixed10' for "
-                "InceptionV3, 'relu' for DenseNet-121)"
-            )
         for kind in self.method.kinds:  # build guided clone / Grad-CAM model now: fail early
             self.ctx.keras_model(kind)
         self.plan: Plan | None = None

@@ -16,6 +16,7 @@ from saliency.core.base import CONVOLUTION_LAYER_VALUES, CONVOLUTION_OUTPUT_GRAD
 from skimage.transform import resize
 
 from saliency_audit.saliency.base import SaliencyMethod
+from saliency_audit.saliency.postprocess import RECIPE as POSTPROCESS_RECIPE
 
 
 def _replay(data: dict, i: int):
@@ -54,17 +55,29 @@ def upsample_grid(grid: np.ndarray, size: int, alignment) -> np.ndarray:
 
 
 GRIDS = ("receptive_field", "stretch")
+RECIPE = (
+    "Grad-CAM: ReLU(sum_k mean(d logit / d A_k) A_k) at the Grad-CAM layer, divided by its "
+    "maximum, bilinearly upsampled ({placement}); then " + POSTPROCESS_RECIPE
+)
 
 
-def check_grid(method: str, key: str, value):
-    """``grid`` must be one of :data:`GRIDS`."""
-    if key == "grid" and value not in GRIDS:
-        from saliency_audit.errors import InputError
-
-        raise InputError(
-            f"saliency method {method}, parameter grid: one of {', '.join(GRIDS)}, got {value!r}"
-        )
-    return value
+def describe_grid(method: SaliencyMethod, alignment) -> dict:
+    """The sidecar entries of a Grad-CAM grid: layer, placement of its cells, recipe."""
+    if alignment is None:
+        placement = centres = "grid stretched over the image"
+        if method.params["grid"] != "stretch":
+            centres += " (receptive-field centres not derivable)"
+    else:  # cell k of the grid sits on pixel stride * k + offset
+        placement = "each cell on its receptive-field centre"
+        names = ("rows", "cols")
+        centres = {
+            n: {"stride": a, "offset": b} for n, (a, b) in zip(names, alignment, strict=True)
+        }
+    return {
+        "recipe": RECIPE.format(placement=placement),
+        "gradcam_layer": method.ctx.gradcam_layer,
+        "gradcam_cell_centres": centres,
+    }
 
 
 class GradCam(SaliencyMethod):
@@ -79,11 +92,12 @@ class GradCam(SaliencyMethod):
 
     name = "GCAM"
     defaults: dict = {"grid": "receptive_field"}
+    choices = {"grid": GRIDS}
     kinds = ("gradcam",)
-    needs_gradcam_layer = True
 
-    def _validate(self, key, value):
-        return check_grid(self.name, key, super()._validate(key, value))
+    def describe(self) -> dict:
+        ctx, _ = self._require_bound()
+        return describe_grid(self, self.alignment(ctx))
 
     def alignment(self, ctx):
         """Cell centres for :func:`upsample_grid`: the layer's receptive-field centres

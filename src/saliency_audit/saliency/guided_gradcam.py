@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from saliency_audit.saliency.base import SaliencyMethod
-from saliency_audit.saliency.gradcam import GradCam, check_grid
+from saliency_audit.saliency.gradcam import GRIDS, GradCam, describe_grid
 from saliency_audit.saliency.guided_backprop import GuidedBackprop
 from saliency_audit.saliency.postprocess import postprocess, postprocess_batch
 
@@ -19,19 +19,16 @@ class GuidedGradCam(SaliencyMethod):
 
     name = "GGCAM"
     defaults: dict = {"grid": "receptive_field"}  # how GCAM's grid is upsampled
+    choices = {"grid": GRIDS}
     kinds = ("guided", "gradcam")
-    needs_gradcam_layer = True
 
     def __init__(self, **params):
         super().__init__(**params)
         self._gbp, self._gcam = GuidedBackprop(), GradCam(grid=self._params["grid"])
 
-    def _validate(self, key, value):
-        return check_grid(self.name, key, super()._validate(key, value))
-
-    def alignment(self, ctx):
-        """Cell centres of the Grad-CAM factor (see :meth:`GradCam.alignment`)."""
-        return self._gcam.alignment(ctx)
+    def describe(self) -> dict:
+        ctx, _ = self._require_bound()
+        return describe_grid(self, self._gcam.alignment(ctx))
 
     @property
     def gradient_evaluations(self) -> int:

@@ -201,8 +201,9 @@ class ModelContext:
             elif kind == "gradcam":
                 if not self.gradcam_layer:
                     raise InputError(
-                        "GCAM/GGCAM need gradcam_layer (e.g. 'mixed10' for InceptionV3, "
-                        "'relu' or 'conv5_block16_concat' for DenseNet-121)"
+                        "Grad-CAM (GCAM, GGCAM) needs gradcam_layer: the name of a "
+                        "convolutional layer, e.g. 'mixed10' for InceptionV3, 'relu' or "
+                        "'conv5_block16_concat' for DenseNet-121"
                     )
                 m = _graph.rebuild(self.model, capture=self.gradcam_layer)
                 if len(m.outputs[0].shape) != 4:

@@ -12,6 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 PERCENTILE = 99.0
+#: the recipe every map sidecar records (methods with their own steps prepend them)
+RECIPE = (
+    "raw attributions (d logit / d input, or the method's own) -> sum of |values| over the 3 "
+    "channels -> values above the image's 99th percentile clipped -> divided by the maximum "
+    "(map in [0, 1]; an all-zero map stays 0) -> float16"
+)
 
 
 def postprocess(raw: np.ndarray, percentile: float = PERCENTILE) -> np.ndarray:

@@ -72,18 +72,9 @@ class XRAI(SaliencyMethod):
         "algorithm": _DEFAULTS.algorithm,
         "area_threshold": float(_DEFAULTS.area_threshold),
     }
+    choices = {"algorithm": ("full", "fast")}
     kinds = ("input",)
     n_baselines = 2
-
-    def _validate(self, key, value):
-        value = super()._validate(key, value)
-        if key == "algorithm" and value not in ("full", "fast"):
-            from saliency_audit.errors import InputError
-
-            raise InputError(
-                f"saliency method XRAI, parameter algorithm: 'full' or 'fast', got {value!r}"
-            )
-        return value
 
     def factors(self) -> tuple[int, ...]:
         return (self.n_baselines, self._params["steps"])

@@ -1,22 +1,19 @@
 """Statistics of the audit: mixed-effects contrasts, the paper's verdicts, Tables 2-4.
 
-* :mod:`.mixed` -- ``fit_mixed``, ``contrasts``, ``sample_contrasts`` (statsmodels MixedLM with a
-  random intercept per image; paired-t / Wilcoxon fallback; multiple-comparison adjustment);
+* :mod:`.data` -- tidy metric rows checked, cleaned, selected and ordered;
+* :mod:`.options` -- :class:`TestOptions` (alpha, adjustment, fallback, duplicates, seed);
+* :mod:`.mixed` -- the linear mixed-effects model (statsmodels MixedLM, random intercept per
+  image); :mod:`.fallback` -- paired-t / Wilcoxon tests when it cannot be used;
+  :mod:`.adjust` -- multiple-comparison adjustment of one family;
+* :mod:`.compare` -- ``contrasts``, ``sample_contrasts``: methods against baselines;
 * :mod:`.verdict` -- ``decide`` / ``apply_verdicts`` (pure rules) and ``utility_verdicts``,
   ``randomization_verdicts``, ``agreement_verdicts`` (tidy metrics -> verdict rows);
-* :mod:`.tables` -- ``table2_utility``, ``table3_randomization``, ``table4_agreement``,
-  ``verdict_table``, ``write_table``.
+* :mod:`.tables` -- ``verdict_table``, ``model_utility_table``, ``write_table``.
 """
 
-from .mixed import PAPER_METHODS, contrasts, fit_mixed, sample_contrasts
-from .tables import (
-    model_utility_table,
-    table2_utility,
-    table3_randomization,
-    table4_agreement,
-    verdict_table,
-    write_table,
-)
+from .compare import CONTRAST_COLUMNS, contrasts, sample_contrasts
+from .options import TestOptions
+from .tables import model_utility_table, verdict_table, write_markdown, write_table
 from .verdict import (
     FAIL,
     NOT_TESTED,
@@ -30,23 +27,21 @@ from .verdict import (
 )
 
 __all__ = [
-    "model_utility_table",
+    "CONTRAST_COLUMNS",
     "FAIL",
     "NOT_TESTED",
-    "PAPER_METHODS",
     "PASS",
+    "TestOptions",
     "UNCERTAIN",
     "agreement_verdicts",
     "apply_verdicts",
     "contrasts",
     "decide",
-    "fit_mixed",
+    "model_utility_table",
     "randomization_verdicts",
     "sample_contrasts",
-    "table2_utility",
-    "table3_randomization",
-    "table4_agreement",
     "utility_verdicts",
     "verdict_table",
+    "write_markdown",
     "write_table",
 ]

@@ -23,8 +23,8 @@ import pandas as pd
 
 from .. import io
 from ..errors import InputError
-from .mixed import check_columns, method_order
-from .verdict import CRITERIA, agreement_verdicts, randomization_verdicts, utility_verdicts
+from .data import check_columns, method_order
+from .verdict import CRITERIA
 
 _CRITERION_ORDER = list(CRITERIA)
 
@@ -145,44 +145,6 @@ def model_utility_table(
         )
         table.loc[r["target"], labels[(r["classifier"], r["baseline"])]] = text
     return table
-
-
-def table2_utility(df: pd.DataFrame, metric: str = "auroc", **kwargs: Any) -> pd.DataFrame:
-    """Table 2: utility with ``metric`` (the paper: AUC, i.e. pixel AUROC) vs AVG and vs
-    U-Net/RetinaNet per dataset. ``df``: tidy utility metrics of one or more datasets;
-    ``kwargs`` go to :func:`.verdict.utility_verdicts` (``model=``, ``step=``, ``adjust=`` ...).
-    """
-    return verdict_table(utility_verdicts(df, metric, **kwargs))
-
-
-def table3_randomization(
-    df: pd.DataFrame,
-    baseline: Any,
-    *,
-    utility: pd.DataFrame | None = None,
-    utility_metric: str = "auprc",
-    utility_kwargs: dict | None = None,
-    **kwargs: Any,
-) -> pd.DataFrame:
-    """Table 3: utility (AUPRC, when ``utility`` metrics are given) and randomization per dataset.
-
-    ``df``: tidy randomization metrics (SSIM per method, step, image); ``baseline``: the
-    randomization baseline (see :func:`.verdict.randomization_baseline`); ``kwargs`` go to
-    :func:`.verdict.randomization_verdicts`, ``utility_kwargs`` to
-    :func:`.verdict.utility_verdicts`.
-    """
-    parts = []
-    if utility is not None:
-        parts.append(utility_verdicts(utility, utility_metric, **(utility_kwargs or {})))
-    parts.append(randomization_verdicts(df, baseline, **kwargs))
-    return verdict_table(pd.concat(parts, ignore_index=True))
-
-
-def table4_agreement(df: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
-    """Table 4: repeatability and reproducibility SSIM vs 0.5 and vs U-Net/RetinaNet per dataset.
-    ``df``: tidy SSIM rows with ``model`` = ``repeatability``/``reproducibility``; ``kwargs``
-    go to :func:`.verdict.agreement_verdicts`."""
-    return verdict_table(agreement_verdicts(df, **kwargs))
 
 
 # --------------------------------------------------------------------------- writing

@@ -36,16 +36,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .mixed import (
-    BASELINE_LABELS,
-    CONTRAST_COLUMNS,
-    HIGH_BASELINES,
-    LOW_BASELINE,
-    _metric_rows,
-    check_columns,
-    contrasts,
-    sample_contrasts,
-)
+from ..vocabulary import AGREEMENT_KINDS, AVG, BASELINE_LABELS, HIGH_BASELINES, LOW_SSIM
+from .compare import CONTRAST_COLUMNS, contrasts, sample_contrasts
+from .data import check_columns, method_order, metric_rows
+from .options import TestOptions
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +59,6 @@ CRITERIA = {
     "reproducibility_low": "reproducibility vs low baseline",
     "reproducibility_high": "reproducibility vs high baseline",
 }
-AGREEMENT_KINDS = ("repeatability", "reproducibility")
-LOW_SSIM = 0.5
 VERDICT_COLUMNS = ["criterion", *CONTRAST_COLUMNS, "step", "higher_is_better", "verdict"]
 
 
@@ -185,10 +177,6 @@ def pick_high_baseline(methods, high: str | None = None, what: str = "metrics") 
     return found[0]
 
 
-def _kw(alpha, adjust, fallback, duplicates, seed) -> dict:
-    return dict(alpha=alpha, adjust=adjust, fallback=fallback, duplicates=duplicates, seed=seed)
-
-
 def _concat(frames: list[pd.DataFrame], n_nan: int = 0) -> pd.DataFrame:
     """Stack verdict tables; ``attrs["n_dropped"]`` = rows dropped for a NaN value."""
     frames = [f for f in frames if len(f)]
@@ -211,17 +199,14 @@ def utility_verdicts(
     df: pd.DataFrame,
     metric: str = "auprc",
     *,
-    low: str | None = LOW_BASELINE,
+    low: str | None = AVG,
     high: str | None = None,
     targets: Sequence[str] | None = None,
     dataset: str | None = None,
     model: str | None = None,
     step: str | None = None,
-    alpha: float = 0.05,
-    adjust: str = "holm",
-    fallback: str = "paired-t",
-    duplicates: str = "error",
-    seed: int = 0,
+    options: TestOptions | None = None,
+    **overrides: Any,
 ) -> pd.DataFrame:
     """Utility verdicts per dataset: each method vs the low (AVG) and high baseline.
 
@@ -235,8 +220,9 @@ def utility_verdicts(
     Returns one row per (dataset, method, baseline): the :func:`.mixed.contrasts` columns plus
     ``criterion`` (``utility_low``/``utility_high``), ``step``, ``higher_is_better``, ``verdict``.
     """
+    opts = TestOptions.of(options, **overrides)
     what = "utility metrics"
-    data, n_nan = _metric_rows(df, metric, what)  # validated, NaN values dropped
+    data, n_nan = metric_rows(df, metric, what)  # validated, NaN values dropped
     frames = []
     for ds in _datasets(data, dataset, what):
         sub = data[data["dataset"] == ds]
@@ -251,7 +237,7 @@ def utility_verdicts(
             tg = [m for m in _present(sub) if m not in keep]
         else:
             tg = list(targets)
-        table = contrasts(sub, metric, tg, bases, **_kw(alpha, adjust, fallback, duplicates, seed))
+        table = contrasts(sub, metric, tg, bases, opts)
         labels = {}
         if low is not None:
             labels[str(low)] = "utility_low"
@@ -262,8 +248,6 @@ def utility_verdicts(
 
 
 def _present(sub: pd.DataFrame) -> list[str]:
-    from .mixed import method_order
-
     return method_order(sub["method"])
 
 
@@ -351,11 +335,8 @@ def randomization_verdicts(
     model: str | None = None,
     baseline_as: str = "sample",
     not_significant: str = PASS,
-    alpha: float = 0.05,
-    adjust: str = "holm",
-    fallback: str = "paired-t",
-    duplicates: str = "error",
-    seed: int = 0,
+    options: TestOptions | None = None,
+    **overrides: Any,
 ) -> pd.DataFrame:
     """Randomization verdicts per dataset: SSIM at the fully randomized step vs the baseline.
 
@@ -368,10 +349,11 @@ def randomization_verdicts(
     a fixed number. Lower is better; not significantly different counts as ``pass`` (the
     paper's rule; ``not_significant="uncertain"`` to change it).
     """
+    opts = TestOptions.of(options, **overrides)
     what = "randomization metrics"
     if baseline_as not in ("sample", "constant"):
         raise InputError(f"baseline_as must be 'sample' or 'constant', got {baseline_as!r}")
-    data, n_nan = _metric_rows(df, metric, what)
+    data, n_nan = metric_rows(df, metric, what)
     frames = []
     for ds in _datasets(data, dataset, what):
         sub = data[data["dataset"] == ds]
@@ -391,8 +373,8 @@ def randomization_verdicts(
             metric,
             base,
             tg,
+            opts,
             label="randomization baseline",
-            **_kw(alpha, adjust, fallback, duplicates, seed),
         )
         frames.append(
             apply_verdicts(
@@ -418,11 +400,8 @@ def agreement_verdicts(
     metric: str = "ssim",
     targets: Sequence[str] | None = None,
     dataset: str | None = None,
-    alpha: float = 0.05,
-    adjust: str = "holm",
-    fallback: str = "paired-t",
-    duplicates: str = "error",
-    seed: int = 0,
+    options: TestOptions | None = None,
+    **overrides: Any,
 ) -> pd.DataFrame:
     """Repeatability / reproducibility verdicts per dataset and kind, vs 0.5 and U-Net/RetinaNet.
 
@@ -433,8 +412,9 @@ def agreement_verdicts(
     any rows of that method in the dataset. Higher is better. One adjustment family per
     (dataset, kind).
     """
+    opts = TestOptions.of(options, **overrides)
     what = "agreement metrics"
-    data, n_nan = _metric_rows(df, metric, what)
+    data, n_nan = metric_rows(df, metric, what)
     frames = []
     for ds in _datasets(data, dataset, what):
         dsub = data[data["dataset"] == ds]
@@ -461,9 +441,7 @@ def agreement_verdicts(
                 tg = [m for m in _present(sub) if m not in BASELINE_LABELS and m != hi]
             else:
                 tg = list(targets)
-            table = contrasts(
-                sub, metric, tg, bases, **_kw(alpha, adjust, fallback, duplicates, seed)
-            )
+            table = contrasts(sub, metric, tg, bases, opts)
             labels = {}
             if low is not None:
                 labels[f"{float(low):g}"] = f"{kind}_low"

@@ -1,8 +1,9 @@
-"""Synthetic look-alikes of the SIIM-ACR and RSNA chest-radiograph datasets (stage 1).
+"""Synthetic look-alikes of real chest-radiograph datasets (stage 1), one writer per format.
 
 Real DICOM files (8-bit MONOCHROME2, JPEG Baseline) and the real label CSV formats, with
 phantom radiographs whose lesions a small CNN can learn: pneumothorax-like regions with
-masks (SIIM) and pneumonia-like opacities with boxes (RSNA).  Everything is seeded.
+masks (SIIM) and pneumonia-like opacities with boxes (RSNA).  Everything is seeded.  Each
+format's record in :data:`saliency_audit.formats.FORMATS` names its writer.
 """
 
 from __future__ import annotations
@@ -11,13 +12,10 @@ import inspect
 import os
 
 from ..errors import InputError
-from . import rsna, siim
 from .dicom_writer import write_cr_dicom
 from .phantom import Phantom, draw_phantom
 from .rsna import rsna_records, write_rsna
 from .siim import siim_records, write_siim
-
-WRITERS = {"siim": write_siim, "rsna": write_rsna}
 
 __all__ = [
     "Phantom",
@@ -33,27 +31,31 @@ __all__ = [
 
 
 def _keywords(writer) -> tuple[set[str], set[str]]:
-    """(allowed, required) keyword parameters of ``writer`` other than ``root``/``seed``."""
+    """(allowed, required) keyword parameters of ``writer`` (and of the records function whose
+    ``**plan`` it takes, see :func:`~.dicom_writer.plans`) other than ``root``/``seed``."""
+    fns = [writer]
+    while getattr(fns[-1], "planner", None) is not None:
+        fns.append(fns[-1].planner)
     params = [
         p
-        for p in inspect.signature(writer).parameters.values()
+        for fn in fns
+        for p in inspect.signature(fn).parameters.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "seed"
     ]
     return {p.name for p in params}, {p.name for p in params if p.default is p.empty}
 
 
 def synthesize(fmt: str, root: str | os.PathLike, params: dict, seed: int) -> dict:
-    """Write a synthetic dataset of format ``fmt`` (``"siim"`` or ``"rsna"``) to ``root``.
+    """Write a synthetic dataset of format ``fmt`` (e.g. ``"siim"``, ``"rsna"``) to ``root``.
 
-    ``params`` holds the keyword arguments of :func:`write_siim` / :func:`write_rsna`
-    (for example ``{"n_images": 200, "positive_rate": 0.3, "size": 1024}``); an unknown or
-    missing key raises :class:`InputError` naming it.  Returns the writer's summary.
+    ``params`` holds the keyword arguments of the format's writer (:func:`write_siim`,
+    :func:`write_rsna`, ...; for example ``{"n_images": 200, "positive_rate": 0.3, "size":
+    1024}``); an unknown or missing key raises :class:`InputError` naming it.  Returns the
+    writer's summary.
     """
-    if fmt not in WRITERS:
-        raise InputError(
-            f"synthesize: unknown dataset format {fmt!r}; expected one of {sorted(WRITERS)}"
-        )
-    writer = WRITERS[fmt]
+    from ..formats import get_format
+
+    writer = get_format(fmt).synthesize
     allowed, required = _keywords(writer)
     params = dict(params or {})
     for key in params:
@@ -66,17 +68,16 @@ def synthesize(fmt: str, root: str | os.PathLike, params: dict, seed: int) -> di
     return writer(root, seed=seed, **params)
 
 
-def write_layout_stubs(root: str | os.PathLike) -> None:
-    """Stub files in the real layouts at the dataset roots of ``configs/paper.yaml`` under
-    ``root`` (``data/siim-acr``, ``data/rsna-pneumonia``): enough for a dry run of that config,
-    which reads nothing."""
+def write_layout_stubs(root: str | os.PathLike, config: str | os.PathLike | None = None) -> None:
+    """Small synthetic datasets at the dataset roots of ``config`` (default
+    ``configs/paper.yaml``), relative to ``root``: the real layouts, enough for a dry run of
+    that config."""
     from pathlib import Path
 
-    ds = Path(root) / "data/siim-acr"
-    (ds / siim.IMAGE_DIR / "s/t").mkdir(parents=True)
-    (ds / siim.IMAGE_DIR / "s/t/1.2.3.dcm").touch()
-    (ds / siim.LABELS).write_text("ImageId, EncodedPixels\n1.2.3, -1\n")
-    ds = Path(root) / "data/rsna-pneumonia"
-    (ds / rsna.IMAGE_DIR).mkdir(parents=True)
-    (ds / rsna.LABELS).write_text("patientId,x,y,width,height,Target\n")
-    (ds / rsna.CLASS_INFO).write_text("patientId,class\n")
+    import yaml
+
+    config = Path(config) if config else Path(__file__).resolve().parents[3] / "configs/paper.yaml"
+    datasets = yaml.safe_load(config.read_text())["datasets"]
+    for k, ds in enumerate(datasets.values()):
+        params = {"n_images": 10, "positive_rate": 0.5, "size": 64}
+        synthesize(ds["format"], Path(root) / ds["root"], params, seed=k)

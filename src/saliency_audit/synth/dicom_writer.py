@@ -16,9 +16,10 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pydicom
@@ -218,6 +219,66 @@ def atomic_directory(root: str | os.PathLike) -> Iterator[Path]:
             old.unlink()
 
 
+@dataclass
+class CrRecord:
+    """One synthetic radiograph: identifiers, header values, shortcut flag and phantom. A
+    format's record adds its label and ``relpath`` (the file's place in the layout)."""
+
+    index: int
+    patient_id: str
+    study_uid: str
+    series_uid: str
+    sop_uid: str
+    age: str
+    sex: str
+    view: str
+    study_date: str
+    study_time: str
+    shortcut: bool
+    phantom: Any
+
+    relpath: ClassVar[str]
+
+
+def write_images(root: Path, records: Iterable[CrRecord], summary: dict) -> Iterator[CrRecord]:
+    """Write each record's DICOM under ``root``; yield the record (to write its labels); count
+    ``n_images`` and ``n_shortcut`` in ``summary`` and log progress (total: ``summary["n_total"]``,
+    popped); set ``summary["seconds"]`` at the end."""
+    progress = Progress(summary["format"], int(summary.pop("n_total")))
+    summary.update(n_images=0, n_shortcut=0)
+    for rec in records:
+        write_cr_dicom(
+            Path(root) / rec.relpath,
+            rec.phantom.image,
+            patient_id=rec.patient_id,
+            patient_name=rec.patient_id,
+            study_uid=rec.study_uid,
+            series_uid=rec.series_uid,
+            sop_uid=rec.sop_uid,
+            age=rec.age,
+            sex=rec.sex,
+            view=rec.view,
+            study_date=rec.study_date,
+            study_time=rec.study_time,
+        )
+        yield rec
+        summary["n_shortcut"] += rec.shortcut
+        summary["n_images"] += 1
+        progress.update(summary["n_images"])
+    summary["seconds"] = round(progress.seconds, 3)
+
+
+def plans(planner: Callable) -> Callable:
+    """Mark a writer whose ``**plan`` keywords are those of ``planner`` (its records
+    function), so that :func:`saliency_audit.synth.synthesize` can check them by name."""
+
+    def mark(writer):
+        writer.planner = planner
+        return writer
+
+    return mark
+
+
 class Progress:
     """Log ``done/total`` and the rate about every 10% through ``saliency_audit.synth``."""
 
@@ -258,6 +319,43 @@ def check_rate(name: str, value) -> float:
     if not 0.0 <= float(value) <= 1.0:
         raise InputError(f"synth parameter {name}={value!r}: expected a number in [0, 1]")
     return float(value)
+
+
+def check_plan(
+    *,
+    n_images: int,
+    positive_rate: float,
+    seed: int,
+    size: int = 1024,
+    shortcut_rate: float = 0.0,
+) -> tuple:
+    """The parameters every synthetic dataset plan has, checked (:class:`InputError` names
+    the one at fault): ``(n_images, positive_rate, size, seed, shortcut_rate)``.
+
+    ``n_images`` images of ``size`` x ``size`` pixels, exactly ``round(n_images *
+    positive_rate)`` positive, ``round(n_positive * shortcut_rate)`` of those with the
+    shortcut marker; everything drawn from ``seed``."""
+    return (
+        check_count("n_images", n_images),
+        check_rate("positive_rate", positive_rate),
+        check_count("size", size, 32),
+        check_count("seed", seed, 0),
+        check_rate("shortcut_rate", shortcut_rate),
+    )
+
+
+def study_header(uids: list[tuple[str, str, str]], dates: list, views, i: int) -> dict:
+    """Image ``i``'s study, series and SOP UIDs, view and study date/time as record fields."""
+    study, series, sop = uids[i]
+    date, time_of_day = dates[i]
+    return dict(
+        study_uid=study,
+        series_uid=series,
+        sop_uid=sop,
+        view=str(views[i]),
+        study_date=date,
+        study_time=time_of_day,
+    )
 
 
 def split_count(n: int, rate: float) -> int:

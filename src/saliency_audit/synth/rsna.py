@@ -23,18 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from ..io import write_text
-from .dicom_writer import (
-    Progress,
-    atomic_directory,
-    check_count,
-    check_rate,
-    dcmtk_uids,
-    seeded_date_time,
-    split_count,
-    uuid4_like,
-    write_cr_dicom,
-)
-from .phantom import Phantom, draw_phantom
+from . import dicom_writer as dw
+from .phantom import draw_phantom
 
 IMAGE_DIR = "stage_2_train_images"
 LABELS = "stage_2_train_labels.csv"
@@ -44,22 +34,11 @@ _STREAM = 0x2594  # separates this writer's random streams from the SIIM writer'
 
 
 @dataclass
-class RsnaRecord:
-    """One synthetic RSNA image: its identifiers, header values, class and phantom."""
+class RsnaRecord(dw.CrRecord):
+    """One synthetic RSNA image: ``patient_id`` is the file stem and DICOM PatientID, age like
+    ``51``; ``label`` is OPACITY, NORMAL or NOT_NORMAL."""
 
-    index: int
-    patient_id: str  # file stem and DICOM PatientID
-    study_uid: str
-    series_uid: str
-    sop_uid: str
-    age: str  # "51"
-    sex: str
-    view: str
-    study_date: str
-    study_time: str
-    label: str  # OPACITY, NORMAL or NOT_NORMAL
-    shortcut: bool
-    phantom: Phantom
+    label: str = NORMAL
 
     @property
     def positive(self) -> bool:
@@ -70,15 +49,8 @@ class RsnaRecord:
         return f"{IMAGE_DIR}/{self.patient_id}.dcm"
 
 
-def rsna_records(
-    *,
-    n_images: int,
-    positive_rate: float,
-    size: int = 1024,
-    seed: int,
-    shortcut_rate: float = 0.0,
-    not_normal_rate: float = 0.1,
-) -> Iterator[RsnaRecord]:
+@dw.plans(dw.check_plan)
+def rsna_records(*, not_normal_rate: float = 0.1, **plan) -> Iterator[RsnaRecord]:
     """Plan a synthetic RSNA dataset (parameters checked now) and iterate over its images.
 
     Exactly ``round(n_images * positive_rate)`` images are positive, ``round(n_positive *
@@ -86,29 +58,25 @@ def rsna_records(
     not_normal_rate)`` negatives are "No Lung Opacity / Not Normal".  Phantoms are drawn
     lazily, in index order.
     """
-    n_images = check_count("n_images", n_images)
-    positive_rate = check_rate("positive_rate", positive_rate)
-    size = check_count("size", size, 32)
-    seed = check_count("seed", seed, 0)
-    shortcut_rate = check_rate("shortcut_rate", shortcut_rate)
-    not_normal_rate = check_rate("not_normal_rate", not_normal_rate)
+    n_images, positive_rate, size, seed, shortcut_rate = dw.check_plan(**plan)
+    not_normal_rate = dw.check_rate("not_normal_rate", not_normal_rate)
 
     rng = np.random.default_rng([seed, _STREAM])
-    n_pos = split_count(n_images, positive_rate)
+    n_pos = dw.split_count(n_images, positive_rate)
     order = rng.permutation(n_images)
     labels = np.full(n_images, NORMAL, dtype=object)
     labels[order[:n_pos]] = OPACITY
-    n_nn = split_count(n_images - n_pos, not_normal_rate)
+    n_nn = dw.split_count(n_images - n_pos, not_normal_rate)
     labels[order[n_pos : n_pos + n_nn]] = NOT_NORMAL
     shortcut = np.zeros(n_images, dtype=bool)
-    shortcut[rng.choice(order[:n_pos], split_count(n_pos, shortcut_rate), replace=False)] = True
+    shortcut[rng.choice(order[:n_pos], dw.split_count(n_pos, shortcut_rate), replace=False)] = True
 
-    ids = [uuid4_like(rng) for _ in range(n_images)]
+    ids = [dw.uuid4_like(rng) for _ in range(n_images)]
     ages = [str(int(np.clip(rng.normal(47, 16), 2, 92))) for _ in range(n_images)]
     sexes = np.where(rng.random(n_images) < 0.57, "M", "F")
     views = np.where(rng.random(n_images) < 0.53, "PA", "AP")
-    uids = dcmtk_uids(rng, n_images)
-    dates = [seeded_date_time(rng) for _ in range(n_images)]
+    uids = dw.dcmtk_uids(rng, n_images)
+    dates = [dw.seeded_date_time(rng) for _ in range(n_images)]
 
     def generate() -> Iterator[RsnaRecord]:
         for i in range(n_images):
@@ -120,18 +88,12 @@ def rsna_records(
                 shortcut=bool(shortcut[i]),
                 abnormal=labels[i] == NOT_NORMAL,
             )
-            study, series, sop = uids[i]
             yield RsnaRecord(
                 index=i,
                 patient_id=ids[i],
-                study_uid=study,
-                series_uid=series,
-                sop_uid=sop,
                 age=ages[i],
                 sex=str(sexes[i]),
-                view=str(views[i]),
-                study_date=dates[i][0],
-                study_time=dates[i][1],
+                **dw.study_header(uids, dates, views, i),
                 label=str(labels[i]),
                 shortcut=bool(shortcut[i]),
                 phantom=phantom,
@@ -145,56 +107,21 @@ def _box_row(patient_id: str, box: tuple[int, int, int, int]) -> str:
     return f"{patient_id},{x:.1f},{y:.1f},{w:.1f},{h:.1f},1"
 
 
-def write_rsna(
-    root: str | os.PathLike,
-    *,
-    n_images: int,
-    positive_rate: float,
-    size: int = 1024,
-    seed: int,
-    shortcut_rate: float = 0.0,
-    not_normal_rate: float = 0.1,
-) -> dict:
+@dw.plans(rsna_records)
+def write_rsna(root: str | os.PathLike, **plan) -> dict:
     """Write a synthetic RSNA-format dataset to ``root`` (replaced atomically).
 
-    ``size``: image side in pixels (box coordinates are in these pixels).  Returns a
+    ``plan``: the keywords of :func:`rsna_records` (``n_images``, ``positive_rate``, ``seed``,
+    ``size``: image side in pixels, in which the boxes are given, ...).  Returns a
     summary: ``n_images``, ``n_positive``, ``n_boxes``, ``n_not_normal``, ``n_shortcut``,
     ``seconds``.
     """
-    records = rsna_records(
-        n_images=n_images,
-        positive_rate=positive_rate,
-        size=size,
-        seed=seed,
-        shortcut_rate=shortcut_rate,
-        not_normal_rate=not_normal_rate,
-    )
+    records = rsna_records(**plan)
     rows: list[tuple[str, list[str], list[str]]] = []  # (patientId, label rows, class rows)
-    summary = {
-        "format": "rsna",
-        "n_images": 0,
-        "n_positive": 0,
-        "n_boxes": 0,
-        "n_not_normal": 0,
-        "n_shortcut": 0,
-    }
-    progress = Progress("rsna", int(n_images))
-    with atomic_directory(root) as tmp:
-        for rec in records:
-            write_cr_dicom(
-                Path(tmp) / rec.relpath,
-                rec.phantom.image,
-                patient_id=rec.patient_id,
-                patient_name=rec.patient_id,
-                study_uid=rec.study_uid,
-                series_uid=rec.series_uid,
-                sop_uid=rec.sop_uid,
-                age=rec.age,
-                sex=rec.sex,
-                view=rec.view,
-                study_date=rec.study_date,
-                study_time=rec.study_time,
-            )
+    summary = {"format": "rsna", "n_total": plan["n_images"], "n_positive": 0, "n_boxes": 0}
+    summary["n_not_normal"] = 0
+    with dw.atomic_directory(root) as tmp:
+        for rec in dw.write_images(tmp, records, summary):
             if rec.positive:
                 boxes = rec.phantom.boxes
                 label_rows = [_box_row(rec.patient_id, b) for b in boxes]
@@ -206,13 +133,9 @@ def write_rsna(
                 class_rows = [f"{rec.patient_id},{rec.label}"]
                 summary["n_not_normal"] += rec.label == NOT_NORMAL
             rows.append((rec.patient_id, label_rows, class_rows))
-            summary["n_shortcut"] += rec.shortcut
-            summary["n_images"] += 1
-            progress.update(summary["n_images"])
         rows.sort(key=lambda r: r[0])
         labels = ["patientId,x,y,width,height,Target"] + [x for r in rows for x in r[1]]
         classes = ["patientId,class"] + [x for r in rows for x in r[2]]
         write_text(Path(tmp) / LABELS, "\n".join(labels) + "\n")
         write_text(Path(tmp) / CLASS_INFO, "\n".join(classes) + "\n")
-    summary["seconds"] = round(progress.seconds, 3)
     return summary

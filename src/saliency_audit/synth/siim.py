@@ -22,18 +22,8 @@ import numpy as np
 from .. import rle
 from ..errors import InputError
 from ..io import write_text
-from .dicom_writer import (
-    Progress,
-    atomic_directory,
-    check_count,
-    check_rate,
-    dcmtk_uids,
-    seeded_date_time,
-    split_count,
-    uuid4_like,
-    write_cr_dicom,
-)
-from .phantom import Phantom, draw_phantom
+from . import dicom_writer as dw
+from .phantom import draw_phantom
 
 IMAGE_DIR = "dicom-images-train"
 LABELS = "train-rle.csv"
@@ -41,37 +31,23 @@ _STREAM = 0x5115  # separates this writer's random streams from the RSNA writer'
 
 
 @dataclass
-class SiimRecord:
-    """One synthetic SIIM image: its identifiers, header values and phantom."""
+class SiimRecord(dw.CrRecord):
+    """One synthetic SIIM image (its ImageId is the SOPInstanceUID; age like ``038Y``)."""
 
-    index: int
-    image_id: str  # = SOPInstanceUID
-    study_uid: str
-    series_uid: str
-    patient_id: str
-    age: str  # "038Y"
-    sex: str
-    view: str
-    study_date: str
-    study_time: str
-    positive: bool
-    shortcut: bool
-    phantom: Phantom
+    positive: bool = False
+
+    @property
+    def image_id(self) -> str:
+        return self.sop_uid
 
     @property
     def relpath(self) -> str:
         return f"{IMAGE_DIR}/{self.study_uid}/{self.series_uid}/{self.image_id}.dcm"
 
 
+@dw.plans(dw.check_plan)
 def siim_records(
-    *,
-    n_images: int,
-    positive_rate: float,
-    size: int = 1024,
-    seed: int,
-    shortcut_rate: float = 0.0,
-    multi_image_patient_rate: float = 0.1,
-    bilateral_rate: float = 0.15,
+    *, multi_image_patient_rate: float = 0.1, bilateral_rate: float = 0.15, **plan
 ) -> Iterator[SiimRecord]:
     """Plan a synthetic SIIM dataset (parameters checked now) and iterate over its images.
 
@@ -81,24 +57,20 @@ def siim_records(
     ``round(n_positive * shortcut_rate)`` of those carry the shortcut marker.  About a
     fraction ``multi_image_patient_rate`` of the images belong to a patient with two images.
     """
-    n_images = check_count("n_images", n_images)
-    positive_rate = check_rate("positive_rate", positive_rate)
-    size = check_count("size", size, 32)
-    seed = check_count("seed", seed, 0)
-    shortcut_rate = check_rate("shortcut_rate", shortcut_rate)
-    multi_rate = check_rate("multi_image_patient_rate", multi_image_patient_rate)
-    bilateral_rate = check_rate("bilateral_rate", bilateral_rate)
+    n_images, positive_rate, size, seed, shortcut_rate = dw.check_plan(**plan)
+    multi_rate = dw.check_rate("multi_image_patient_rate", multi_image_patient_rate)
+    bilateral_rate = dw.check_rate("bilateral_rate", bilateral_rate)
 
     rng = np.random.default_rng([seed, _STREAM])
-    n_pos = split_count(n_images, positive_rate)
+    n_pos = dw.split_count(n_images, positive_rate)
     positive = np.zeros(n_images, dtype=bool)
     positive[rng.choice(n_images, n_pos, replace=False)] = True
     shortcut = np.zeros(n_images, dtype=bool)
     pos_idx = np.flatnonzero(positive)
-    shortcut[rng.choice(pos_idx, split_count(n_pos, shortcut_rate), replace=False)] = True
+    shortcut[rng.choice(pos_idx, dw.split_count(n_pos, shortcut_rate), replace=False)] = True
 
     # patients: the first n_pairs own two images each; images are shuffled over patients
-    n_pairs = min(split_count(n_images, multi_rate) // 2, n_images // 2)
+    n_pairs = min(dw.split_count(n_images, multi_rate) // 2, n_images // 2)
     owner = np.concatenate(
         [np.repeat(np.arange(n_pairs), 2), np.arange(n_pairs, n_images - n_pairs)]
     )
@@ -106,17 +78,17 @@ def siim_records(
     n_patients = n_images - n_pairs
     patients = [
         (
-            uuid4_like(rng),
+            dw.uuid4_like(rng),
             f"{int(np.clip(rng.normal(48, 16), 5, 92)):03d}Y",
             "M" if rng.random() < 0.55 else "F",
         )
         for _ in range(n_patients)
     ]
-    uids = dcmtk_uids(rng, n_images)
+    uids = dw.dcmtk_uids(rng, n_images)
     views = np.where(rng.random(n_images) < 0.6, "PA", "AP")
-    dates = [seeded_date_time(rng) for _ in range(n_images)]
+    dates = [dw.seeded_date_time(rng) for _ in range(n_images)]
     bilateral = np.zeros(n_images, dtype=bool)
-    bilateral[rng.choice(pos_idx, split_count(n_pos, bilateral_rate), replace=False)] = True
+    bilateral[rng.choice(pos_idx, dw.split_count(n_pos, bilateral_rate), replace=False)] = True
 
     def generate() -> Iterator[SiimRecord]:
         for i in range(n_images):
@@ -129,18 +101,12 @@ def siim_records(
                 shortcut=bool(shortcut[i]),
             )
             pid, age, sex = patients[owner[i]]
-            study, series, sop = uids[i]
             yield SiimRecord(
                 index=i,
-                image_id=sop,
-                study_uid=study,
-                series_uid=series,
                 patient_id=pid,
                 age=age,
                 sex=sex,
-                view=str(views[i]),
-                study_date=dates[i][0],
-                study_time=dates[i][1],
+                **dw.study_header(uids, dates, views, i),
                 positive=bool(positive[i]),
                 shortcut=bool(shortcut[i]),
                 phantom=phantom,
@@ -149,22 +115,14 @@ def siim_records(
     return generate()
 
 
+@dw.plans(siim_records)
 def write_siim(
-    root: str | os.PathLike,
-    *,
-    n_images: int,
-    positive_rate: float,
-    size: int = 1024,
-    seed: int,
-    shortcut_rate: float = 0.0,
-    multi_image_patient_rate: float = 0.1,
-    bilateral_rate: float = 0.15,
-    stage: int = 1,
-    rle_mode: str = "relative",
+    root: str | os.PathLike, *, stage: int = 1, rle_mode: str = "relative", **plan
 ) -> dict:
     """Write a synthetic SIIM-ACR-format dataset to ``root`` (replaced atomically).
 
-    ``size``: image side in pixels.  ``stage``: 1 (``ImageId, EncodedPixels``) or 2
+    ``plan``: the keywords of :func:`siim_records` (``n_images``, ``positive_rate``, ``seed``,
+    ``size``: image side in pixels, ...).  ``stage``: 1 (``ImageId, EncodedPixels``) or 2
     (``ImageId,EncodedPixels``).  ``rle_mode``: ``"relative"`` (stage-1 Kaggle form) or
     ``"absolute"`` (0-based absolute starts).  Returns a summary: ``n_images``,
     ``n_positive``, ``n_regions``, ``n_patients``, ``n_shortcut``, ``seconds``.
@@ -173,36 +131,13 @@ def write_siim(
         raise InputError(f"synth parameter stage={stage!r}: expected 1 or 2")
     if rle_mode not in rle.MODES:
         raise InputError(f"synth parameter rle_mode={rle_mode!r}: expected one of {rle.MODES}")
-    records = siim_records(
-        n_images=n_images,
-        positive_rate=positive_rate,
-        size=size,
-        seed=seed,
-        shortcut_rate=shortcut_rate,
-        multi_image_patient_rate=multi_image_patient_rate,
-        bilateral_rate=bilateral_rate,
-    )
+    records = siim_records(**plan)
     sep = ", " if stage == 1 else ","
     lines = [f"ImageId{sep}EncodedPixels"]
-    summary = {"format": "siim", "n_images": 0, "n_positive": 0, "n_regions": 0, "n_shortcut": 0}
+    summary = {"format": "siim", "n_total": plan["n_images"], "n_positive": 0, "n_regions": 0}
     patients = set()
-    progress = Progress("siim", int(n_images))
-    with atomic_directory(root) as tmp:
-        for rec in records:
-            write_cr_dicom(
-                Path(tmp) / rec.relpath,
-                rec.phantom.image,
-                patient_id=rec.patient_id,
-                patient_name=rec.patient_id,
-                study_uid=rec.study_uid,
-                series_uid=rec.series_uid,
-                sop_uid=rec.image_id,
-                age=rec.age,
-                sex=rec.sex,
-                view=rec.view,
-                study_date=rec.study_date,
-                study_time=rec.study_time,
-            )
+    with dw.atomic_directory(root) as tmp:
+        for rec in dw.write_images(tmp, records, summary):
             if rec.positive:
                 for region in rec.phantom.regions:
                     lines.append(f"{rec.image_id}{sep}{rle.encode(region, mode=rle_mode)}")
@@ -210,11 +145,7 @@ def write_siim(
                 summary["n_regions"] += len(rec.phantom.regions)
             else:
                 lines.append(f"{rec.image_id}{sep}{rle.NO_MASK}")
-            summary["n_shortcut"] += rec.shortcut
             patients.add(rec.patient_id)
-            summary["n_images"] += 1
-            progress.update(summary["n_images"])
         write_text(Path(tmp) / LABELS, "\n".join(lines) + "\n")
     summary["n_patients"] = len(patients)
-    summary["seconds"] = round(progress.seconds, 3)
     return summary

@@ -1,4 +1,4 @@
-"""Small figures shared by several stages (headless matplotlib)."""
+"""Learning curves of trained models and the panel of each model's maps per method."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from . import io  # noqa: E402
+from .. import io  # noqa: E402
 
 
 def learning_curve(history: pd.DataFrame, path, *, title: str, extra: str | None = None) -> None:

@@ -10,8 +10,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from . import io  # noqa: E402
-from .split import SPLITS  # noqa: E402
+from .. import io  # noqa: E402
+from ..split import SPLITS  # noqa: E402
 
 
 def pick_examples(index: pd.DataFrame, n: int, seed: int) -> list[int]:

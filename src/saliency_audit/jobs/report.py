@@ -22,10 +22,20 @@ import pandas as pd
 from saliency_audit import io
 from saliency_audit import metrics as M
 from saliency_audit.errors import InputError
-from saliency_audit.metric_jobs import LOCALIZATION_METRICS
+from saliency_audit.figures import FIGURES
+from saliency_audit.split import read_positives
+from saliency_audit.vocabulary import (
+    AGREEMENT_KINDS,
+    AVG,
+    BASELINE_LABELS,
+    METRICS,
+    RANDOM_PAIRS,
+    TRAINED,
+    is_cascade,
+)
 
-BASELINE_METHODS = ("AVG", "UNET", "RETINANET")
-LOCALIZATION_SUMMARY = ("auprc", "auroc", *LOCALIZATION_METRICS)
+#: the metrics of ``localization.csv``: mean and bootstrap CI per model, method and step
+LOCALIZATION_SUMMARY = [m.name for m in METRICS.values() if m.compares == "mask" and m.summarised]
 
 
 def load_metrics(paths) -> pd.DataFrame:
@@ -41,36 +51,36 @@ def load_metrics(paths) -> pd.DataFrame:
 
 def utility_rows(df: pd.DataFrame, model: str, step: str, high_model: str | None) -> pd.DataFrame:
     """The model's maps at ``step`` plus AVG and the first high-baseline replicate."""
-    cls = (df["model"] == model) & (df["step"] == step) & ~df["method"].isin(BASELINE_METHODS)
-    avg = df["model"] == "AVG"
+    cls = (df["model"] == model) & (df["step"] == step) & ~df["method"].isin(BASELINE_LABELS)
+    avg = df["model"] == AVG
     high = (df["model"] == high_model) if high_model else np.zeros(len(df), bool)
     return df[cls | avg | high]
 
 
 def classifier_models(df: pd.DataFrame) -> list[str]:
     """The classifiers with maps of the trained model (in order of appearance)."""
-    sub = df[(df["step"] == "trained") & ~df["method"].isin(BASELINE_METHODS)]
-    sub = sub[~sub["model"].isin(["AVG", "repeatability", "reproducibility"])]
+    sub = df[(df["step"] == TRAINED) & ~df["method"].isin(BASELINE_LABELS)]
+    sub = sub[~sub["model"].isin([AVG, *AGREEMENT_KINDS])]
     return list(dict.fromkeys(sub["model"]))
 
 
 def cascade_rows(df: pd.DataFrame, model: str) -> pd.DataFrame:
-    sub = df[(df["model"] == model) & df["step"].str.startswith("cascade_")]
-    return sub[~sub["method"].isin(BASELINE_METHODS)]
+    sub = df[(df["model"] == model) & df["step"].map(is_cascade)]
+    return sub[~sub["method"].isin(BASELINE_LABELS)]
 
 
 def random_pair_rows(df: pd.DataFrame, model: str) -> pd.DataFrame:
-    return df[(df["model"] == model) & (df["step"] == "random_pairs") & (df["metric"] == "ssim")]
+    return df[(df["model"] == model) & (df["step"] == RANDOM_PAIRS) & (df["metric"] == "ssim")]
 
 
 def agreement_rows(df: pd.DataFrame) -> pd.DataFrame:
-    return df[df["model"].isin(["repeatability", "reproducibility"]) & (df["step"] == "trained")]
+    return df[df["model"].isin(AGREEMENT_KINDS) & (df["step"] == TRAINED)]
 
 
 def localization_summary(df: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFrame:
     """Mean and percentile-bootstrap 95% CI per (model, method, step, metric)."""
-    sub = df[df["metric"].isin(LOCALIZATION_SUMMARY) & ~df["step"].isin(["random_pairs"])]
-    sub = sub[~sub["model"].isin(["repeatability", "reproducibility"])]
+    sub = df[df["metric"].isin(LOCALIZATION_SUMMARY) & (df["step"] != RANDOM_PAIRS)]
+    sub = sub[~sub["model"].isin(AGREEMENT_KINDS)]
     rows = []
     for (ds, model, method, step, metric), g in sub.groupby(
         ["dataset", "model", "method", "step", "metric"], sort=False
@@ -100,29 +110,30 @@ def stats_job(
     randomized_model: str | None,
     high_model: str | None,
     utility_metric: str,
-    alpha: float,
-    adjust: str,
+    options,
     n_bootstrap: int,
-    seed: int,
     out: dict,
     log: logging.Logger,
 ) -> None:
-    """Verdicts of every test and Tables 2-4 (CSV + Markdown) of one dataset."""
+    """Verdicts of every test and Tables 2-4 (CSV + Markdown) of one dataset. ``options``: the
+    :class:`~saliency_audit.stats.TestOptions` of every family; ``out``: the
+    :meth:`~saliency_audit.paths.Paths.stats_files` of the dataset."""
     from saliency_audit.stats import (
         agreement_verdicts,
         model_utility_table,
         randomization_verdicts,
         utility_verdicts,
         verdict_table,
+        write_markdown,
         write_table,
     )
-    from saliency_audit.stats.tables import write_markdown
 
     df = load_metrics(metric_csvs)
-    kw = {"alpha": alpha, "adjust": adjust, "seed": seed}
-    util = utility_rows(df, primary_model, "trained", high_model)
+    util = utility_rows(df, primary_model, TRAINED, high_model)
     parts = {
-        "utility": utility_verdicts(util, utility_metric, model=primary_model, step="trained", **kw)
+        "utility": utility_verdicts(
+            util, utility_metric, model=primary_model, step=TRAINED, options=options
+        )
     }
     if randomized_model:
         casc = cascade_rows(df, randomized_model)
@@ -133,38 +144,43 @@ def stats_job(
             random_pair_rows(df, randomized_model)[["dataset", "method", "metric", "value"]],
             step=final,
             model=randomized_model,
-            **kw,
+            options=options,
         )
         rand_util = utility_rows(df, randomized_model, final, None)
         parts["random_utility"] = utility_verdicts(
-            rand_util, utility_metric, model=randomized_model, step=final, high=None, **kw
+            rand_util,
+            utility_metric,
+            model=randomized_model,
+            step=final,
+            high=None,
+            options=options,
         ).assign(criterion="randomized_utility_low")
     by_model = pd.concat(
         [
             utility_verdicts(
-                utility_rows(df, m, "trained", high_model),
+                utility_rows(df, m, TRAINED, high_model),
                 utility_metric,
                 model=m,
-                step="trained",
-                **kw,
+                step=TRAINED,
+                options=options,
             ).assign(classifier=m)
             for m in classifier_models(df)
         ],
         ignore_index=True,
     )
-    io.write_csv(out["by_model_csv"], by_model, index=False)
+    io.write_csv(out["utility_by_model_csv"], by_model, index=False)
     write_markdown(
         model_utility_table(by_model),
-        out["by_model_md"],
+        out["utility_by_model_md"],
         title=f"Localization utility ({utility_metric}) of every classifier on {dataset}",
     )
     agree = agreement_rows(df)
-    of_methods = agree.loc[~agree["method"].isin(BASELINE_METHODS), "model"]
-    kinds = [k for k in ("repeatability", "reproducibility") if (of_methods == k).any()]
+    of_methods = agree.loc[~agree["method"].isin(BASELINE_LABELS), "model"]
+    kinds = [k for k in AGREEMENT_KINDS if (of_methods == k).any()]
     if kinds:
-        parts["agreement"] = agreement_verdicts(agree, kinds=kinds, **kw)
+        parts["agreement"] = agreement_verdicts(agree, kinds=kinds, options=options)
     verdicts = pd.concat(parts.values(), ignore_index=True)
-    io.write_csv(out["verdicts"], verdicts, index=False)
+    io.write_csv(out["verdicts_csv"], verdicts, index=False)
     for name, keys in (
         ("table2", ["utility"]),
         ("table3", ["randomization", "random_utility"]),
@@ -181,7 +197,11 @@ def stats_job(
         else:
             table = pd.DataFrame({"note": ["not computed: the configuration has no pair"]})
         write_table(table, out[f"{name}_csv"], out[f"{name}_md"], title=title)
-    io.write_csv(out["localization"], localization_summary(df, n_bootstrap, seed), index=False)
+    io.write_csv(
+        out["localization_csv"],
+        localization_summary(df, n_bootstrap, options.seed),
+        index=False,
+    )
     for _, r in verdicts.iterrows():
         log.info(
             "%s %s vs %s: %s (%.3f vs %.3f, p_adj %.3g)",
@@ -212,7 +232,11 @@ def figures_job(
     out: dict,
     log: logging.Logger,
 ) -> None:
-    """Figures 2, 3 (curves + image panel) and 4, and example overlays, of one dataset."""
+    """Figures 2, 3 (curves + image panel) and 4, and example overlays, of one dataset.
+
+    ``primary_maps``: method -> the primary model's map stack; ``randomization_maps``: cascade
+    step -> method -> the randomized model's map stack; ``out``: figure name (:data:`FIGURES`)
+    -> path."""
     from saliency_audit.figures import (
         figure_agreement,
         figure_overlays,
@@ -220,56 +244,55 @@ def figures_job(
         figure_randomization_panel,
         figure_utility,
     )
-    from saliency_audit.saliency.jobs import read_rows
 
     df = load_metrics(metric_csvs)
     figure_utility(
-        utility_rows(df, primary_model, "trained", high_model),
-        out["figure2"],
+        utility_rows(df, primary_model, TRAINED, high_model),
+        out["figure2_utility"],
         metric=utility_metric,
         model=primary_model,
-        step="trained",
+        step=TRAINED,
         title=f"{dataset}: localization utility of {primary_model}'s maps",
     )
-    rows = read_rows(positives)
+    rows = read_positives(positives)
     stack, gt = io.load_stack(images), io.load_stack(masks)
     if randomized_model:
         casc = cascade_rows(df, randomized_model)
         figure_randomization(
             casc,
             random_pair_rows(df, randomized_model)[["dataset", "method", "metric", "value"]],
-            out["figure3"],
+            out["figure3_randomization"],
             model=randomized_model,
             title=f"{dataset}: cascading randomization of {randomized_model}",
         )
         sample = rows[rows["sampled"]].reset_index(drop=True)
         first = int(sample["index"].iloc[0])
         k_primary = int(np.flatnonzero(rows["index"].to_numpy() == first)[0])
-        maps_by_step = {
-            "trained": {m: io.load_stack(p)[k_primary] for m, p in primary_maps.items()}
-        }
+        maps_by_step = {TRAINED: {m: io.load_stack(p)[k_primary] for m, p in primary_maps.items()}}
         for step, by_method in randomization_maps.items():
             maps_by_step[step] = {m: io.load_stack(p)[0] for m, p in by_method.items()}
         figure_randomization_panel(
             np.asarray(stack[first]),
             maps_by_step,
-            out["panel"],
+            out["figure3_panel"],
             title=f"{dataset}: image {sample['image_id'].iloc[0]} under cascading randomization",
         )
     else:
-        for key in ("figure3", "panel"):
+        for key in ("figure3_randomization", "figure3_panel"):
             _placeholder(out[key], "no randomized model in this configuration")
     agree = agreement_rows(df)
-    if (~agree["method"].isin(BASELINE_METHODS)).any():
-        kinds = [k for k in ("repeatability", "reproducibility") if (agree["model"] == k).any()]
+    if (~agree["method"].isin(BASELINE_LABELS)).any():
+        kinds = [k for k in AGREEMENT_KINDS if (agree["model"] == k).any()]
         figure_agreement(
             agree,
-            out["figure4"],
+            out["figure4_agreement"],
             kinds=kinds,
             title=f"{dataset}: repeatability and reproducibility (SSIM)",
         )
     else:
-        _placeholder(out["figure4"], "no replicate / second architecture in this configuration")
+        _placeholder(
+            out["figure4_agreement"], "no replicate / second architecture in this configuration"
+        )
     k = min(n_examples, len(rows))
     chosen = rows["index"].to_numpy()[:k]
     figure_overlays(
@@ -297,33 +320,24 @@ def _placeholder(path, text: str) -> None:
 
 def summary_job(
     *,
-    datasets: list[str],
-    verdicts,
-    figures: dict[str, list[str]],
+    verdicts: dict[str, str],
+    figures: dict[str, dict[str, str]],
     out,
     log,
-    by_model=None,
+    by_model: dict[str, str] | None = None,
 ) -> None:
     """``summary.md``: one scorecard per dataset (and, with ``by_model``, the utility of every
-    classifier's maps) and the figures, linked relatively."""
+    classifier's maps) and the figures, linked relatively. ``verdicts``, ``by_model``: dataset
+    -> CSV; ``figures``: dataset -> figure name (:data:`FIGURES`) -> PNG."""
     from saliency_audit.summary import model_scorecard, scorecard, write_summary
 
     sections, figs = [], []
-    captions = {  # by file name, so the order of the figures does not matter
-        "figure2_utility": "Figure 2 - localization utility",
-        "figure3_randomization": "Figure 3 - cascading randomization",
-        "figure3_panel": "Figure 3 - example under randomization",
-        "figure4_agreement": "Figure 4 - repeatability and reproducibility",
-        "overlays": "Example overlays",
-    }
-    by_model = [None] * len(datasets) if by_model is None else by_model
-    for ds, path, model_path in zip(datasets, verdicts, by_model, strict=True):
-        v = pd.read_csv(path)
-        body = scorecard(v, dataset=ds)
-        if model_path is not None:
-            body += "\n" + model_scorecard(pd.read_csv(model_path))
+    for ds, path in verdicts.items():
+        body = scorecard(pd.read_csv(path), dataset=ds)
+        if by_model is not None:
+            body += "\n" + model_scorecard(pd.read_csv(by_model[ds]))
         sections.append((ds, body))
-        for fig in figures[ds]:
-            figs.append((f"{ds}: {captions[Path(fig).stem]}", str(Path(fig))))
+        for name, fig in figures[ds].items():
+            figs.append((f"{ds}: {FIGURES[name]}", str(Path(fig))))
     write_summary(out, sections, figs)
-    log.info("summary of %d dataset(s) written to %s", len(datasets), out)
+    log.info("summary of %d dataset(s) written to %s", len(verdicts), out)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import io
+from ..convert import read_boxes, read_index
 from ..errors import InputError
 from ..split import load_split
 
@@ -33,10 +34,19 @@ class Data:
         return np.flatnonzero(self.split == name)
 
 
+def schedule(settings: dict, seed: int):
+    """The training :class:`~saliency_audit.models._loop.Schedule` of a config section
+    (``models.training``, ``models.unet``, ``models.retinanet``) and a seed."""
+    from ..models._loop import Schedule
+
+    keys = ("epochs", "batch_size", "learning_rate", "patience")
+    return Schedule(**{k: settings[k] for k in keys}, seed=seed)
+
+
 def load_data(images, index, split) -> Data:
     """Open the image stack (memory-mapped) and align the split to its rows."""
     stack = io.load_stack(images)
-    table = pd.read_csv(index, dtype={"image_id": str, "patient_hash": str})
+    table = read_index(index)
     by_id = load_split(split).set_index("image_id")["split"]
     names = table["image_id"].map(by_id)
     if names.isna().any():
@@ -48,7 +58,7 @@ def load_data(images, index, split) -> Data:
 
 
 def _write_history(history: pd.DataFrame, out_history, out_curve, title: str, extra: str | None):
-    from ..plots import learning_curve
+    from ..figures.panels import learning_curve
 
     io.write_csv(out_history, history)
     learning_curve(history, out_curve, title=title, extra=extra)
@@ -75,8 +85,8 @@ def train_classifier_job(
 ) -> None:
     """Train, save, and (with ``out_predictions``/``out_metrics``) evaluate on the test split
     with the model still in memory: one TensorFlow start-up instead of two."""
-    from .classifier import save_model, train_classifier
-    from .tf_setup import configure_tensorflow
+    from ..models.classifier import save_model, train_classifier
+    from ..models.tf_setup import configure_tensorflow
 
     configure_tensorflow(training.get("threads"), seed=seed)
     data = load_data(images, index, split)
@@ -87,11 +97,7 @@ def train_classifier_job(
         data.rows("val"),
         arch=arch,
         size=size,
-        epochs=training["epochs"],
-        batch_size=training["batch_size"],
-        learning_rate=training["learning_rate"],
-        patience=training["patience"],
-        seed=seed,
+        schedule=schedule(training, seed),
         weights_path=weights_path,
         augment=training.get("augment", False),
         bn_momentum=training.get("bn_momentum", 0.5),
@@ -109,7 +115,7 @@ def import_classifier_job(*, source, out_model, size: int) -> None:
     """Bring your own: check a ``.keras`` classifier and copy it into the results."""
     import shutil
 
-    from .classifier import load_classifier
+    from ..models.classifier import load_classifier
 
     load_classifier(source, size=size)  # raises InputError naming the file when unusable
     with io.atomic_path(out_model) as tmp:
@@ -131,8 +137,8 @@ def evaluate_classifier_job(
     batch_size: int = 32,
     threads: int | None = None,
 ) -> dict:
-    from .classifier import load_classifier
-    from .tf_setup import configure_tensorflow
+    from ..models.classifier import load_classifier
+    from ..models.tf_setup import configure_tensorflow
 
     configure_tensorflow(threads, seed=seed)
     data = load_data(images, index, split)
@@ -152,7 +158,7 @@ def evaluate_classifier_job(
 def _evaluate_and_write(
     model, data, model_path, out_predictions, out_metrics, *, seed, n_boot, batch_size=32
 ) -> dict:
-    from .evaluate import evaluate_classifier
+    from ..models.evaluate import evaluate_classifier
 
     table, summary = evaluate_classifier(
         model,
@@ -183,7 +189,7 @@ def _evaluate_and_write(
 
 
 def _boxes_per_row(boxes_csv, n: int) -> list[np.ndarray]:
-    boxes = pd.read_csv(boxes_csv)
+    boxes = read_boxes(boxes_csv)
     out = [np.zeros((0, 4)) for _ in range(n)]
     for row, group in boxes.groupby("index"):
         out[int(row)] = group[["x0", "y0", "x1", "y1"]].to_numpy(dtype=np.float64)
@@ -208,21 +214,13 @@ def train_baseline_job(
     title: str = "",
 ) -> None:
     """Train a U-Net (``kind='unet'``, on masks) or RetinaNet (``'retinanet'``, on boxes)."""
-    from .tf_setup import configure_tensorflow
+    from ..models.tf_setup import configure_tensorflow
 
     configure_tensorflow(threads, seed=seed)
     data = load_data(images, index, split)
-    common = dict(
-        size=size,
-        epochs=params["epochs"],
-        batch_size=params["batch_size"],
-        learning_rate=params["learning_rate"],
-        patience=params["patience"],
-        seed=seed,
-        log=log,
-    )
+    common = dict(size=size, schedule=schedule(params, seed), log=log)
     if kind == "unet":
-        from .unet import train_unet
+        from ..models.unet import train_unet
 
         model, history = train_unet(
             data.images,
@@ -235,7 +233,7 @@ def train_baseline_job(
         )
         extra = "val_dice"
     elif kind == "retinanet":
-        from .retinanet import train_retinanet
+        from ..models.retinanet import train_retinanet
 
         model, history = train_retinanet(
             data.images,
@@ -272,7 +270,7 @@ def baseline_maps_job(
     """Score maps of a trained baseline on every test image: float16 ``(n_test, S, S)``,
     streamed batch by batch into the memory map. ``configure=False``: TensorFlow is already
     set up (the training job writes the maps right after training)."""
-    from .tf_setup import configure_tensorflow
+    from ..models.tf_setup import configure_tensorflow
 
     if configure:
         configure_tensorflow(threads, seed=seed)
@@ -280,11 +278,11 @@ def baseline_maps_job(
     rows = data.rows("test")
     with io.open_memmap_atomic(out_maps, (len(rows), size, size), np.float16) as out:
         if kind == "unet":
-            from .unet import load_unet, predict_maps
+            from ..models.unet import load_unet, predict_maps
 
             predict_maps(load_unet(model_path), data.images, rows, out=out)
         elif kind == "retinanet":
-            from .retinanet import load_retinanet, predict_score_maps
+            from ..models.retinanet import load_retinanet, predict_score_maps
 
             predict_score_maps(
                 load_retinanet(model_path),
@@ -308,14 +306,13 @@ def baseline_maps_job(
     log.info("%s maps for %d test images", kind, len(rows))
 
 
-def classifier_table_job(
-    *, metrics: list, models: list[str], dataset: str, out_csv
-) -> pd.DataFrame:
-    """One row per classifier: test AUROC with its bootstrap 95% CI."""
+def classifier_table_job(*, metrics: dict[str, str], dataset: str, out_csv) -> pd.DataFrame:
+    """One row per classifier: test AUROC with its bootstrap 95% CI. ``metrics``: model ->
+    its ``test_metrics.json``."""
     import json
 
     rows = []
-    for model, path in zip(models, metrics, strict=True):
+    for model, path in metrics.items():
         with open(path) as fh:
             m = json.load(fh)
         rows.append(

@@ -1,8 +1,9 @@
 """Saliency and randomization jobs: a model loaded once, maps streamed to float16 stacks.
 
 Each output ``<name>.npy`` (``float16 (n, S, S)``, row ``k`` = image ``rows[k]``) comes with a
-``<name>.json`` sidecar: method, parameters, seed, the raw-to-normalised recipe, the rows'
-image ids, timing.
+``<name>.json`` sidecar: method, parameters, seed, what the method says of itself
+(:meth:`~saliency_audit.saliency.base.SaliencyMethod.describe`: the raw-to-map recipe, the
+Grad-CAM layer and cell placement), the rows' image ids, timing.
 """
 
 from __future__ import annotations
@@ -16,17 +17,8 @@ import numpy as np
 import pandas as pd
 
 from saliency_audit import io
-from saliency_audit.errors import InputError
-
-RECIPE = (
-    "raw attributions (d logit / d input, or the method's own) -> sum of |values| over the 3 "
-    "channels -> values above the image's 99th percentile clipped -> divided by the maximum "
-    "(map in [0, 1]; an all-zero map stays 0) -> float16"
-)
-GRADCAM_RECIPE = (
-    "Grad-CAM: ReLU(sum_k mean(d logit / d A_k) A_k) at the Grad-CAM layer, divided by its "
-    "maximum, bilinearly upsampled ({placement}); then " + RECIPE
-)
+from saliency_audit.models.registry import find_gradcam_layer
+from saliency_audit.split import read_positives
 
 
 @dataclass
@@ -38,33 +30,6 @@ class MapTask:
     out_json: str
     params: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
-
-
-def read_rows(path, *, sampled_only: bool = False) -> pd.DataFrame:
-    """Rows of a ``positives.csv`` (``index, image_id, sampled``) in file order."""
-    rows = pd.read_csv(path, dtype={"image_id": str})
-    missing = {"index", "image_id", "sampled"} - set(rows.columns)
-    if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-    if sampled_only:
-        rows = rows[rows["sampled"].astype(bool)]
-    return rows.reset_index(drop=True)
-
-
-def find_gradcam_layer(model) -> str:
-    """The last layer with a 4-D ``(None, h, w, c)`` output with h, w > 1 if any (else > 0)."""
-    candidates = []
-    for layer in model.layers:
-        try:
-            shape = tuple(layer.output.shape)
-        except (AttributeError, ValueError):
-            continue
-        if len(shape) == 4 and shape[1] and shape[2]:
-            candidates.append((layer.name, shape))
-    if not candidates:
-        raise InputError(f"model {model.name!r} has no 4-D layer output for Grad-CAM")
-    wide = [name for name, shape in candidates if shape[1] > 1 and shape[2] > 1]
-    return (wide or [candidates[-1][0]])[-1]
 
 
 def _load(model_path, size: int, threads: int, log: logging.Logger):
@@ -111,28 +76,13 @@ def _engine(ctx, task: MapTask, *, batch_size):
 
 
 def _sidecar(task: MapTask, engine, summary: dict, rows: pd.DataFrame, extra: dict) -> dict:
-    recipe = RECIPE
-    if engine.method.needs_gradcam_layer:
-        align = engine.method.alignment(engine.ctx)
-        if align is None:
-            placement = centres = "grid stretched over the image"
-            if engine.method.params["grid"] != "stretch":
-                centres += " (receptive-field centres not derivable)"
-        else:  # cell k of the grid sits on pixel stride * k + offset
-            placement = "each cell on its receptive-field centre"
-            names = ("rows", "cols")
-            centres = {
-                n: {"stride": a, "offset": b} for n, (a, b) in zip(names, align, strict=True)
-            }
-        recipe = GRADCAM_RECIPE.format(placement=placement)
-        extra = {"gradcam_cell_centres": centres, **extra}
     return {
         "method": task.method,
         "params": engine.method.params,
         "seed": task.seed,
         "image_seed": "numpy SeedSequence([seed, stack index]) per image",
         "gradient_evaluations_per_image": engine.method.gradient_evaluations,
-        "recipe": recipe,
+        **engine.method.describe(),
         "shape": [len(rows), engine.size, engine.size],
         "dtype": "float16",
         "image_ids": rows["image_id"].tolist(),
@@ -157,7 +107,7 @@ def saliency_job(
     log: logging.Logger,
 ) -> None:
     """Maps of every positive test image (``positives.csv``) for each task's method."""
-    rows = read_rows(positives)
+    rows = read_positives(positives)
     stack = io.load_stack(images)
     model = _load(model_path, size, threads, log)
     layer = gradcam_layer or find_gradcam_layer(model)
@@ -175,8 +125,7 @@ def saliency_job(
             summary["maps_per_s"],
             summary["traces"],
         )
-        extra = {"gradcam_layer": layer} if engine.method.needs_gradcam_layer else {}
-        io.write_json(task.out_json, _sidecar(task, engine, summary, rows, extra))
+        io.write_json(task.out_json, _sidecar(task, engine, summary, rows, {}))
 
 
 def randomize_job(
@@ -203,7 +152,7 @@ def randomize_job(
     from saliency_audit.models.randomize import randomized
     from saliency_audit.preprocess import to_model_input
 
-    rows = read_rows(positives, sampled_only=True)
+    rows = read_positives(positives, sampled_only=True)
     stack = io.load_stack(images)
     model = _load(model_path, size, threads, log)
     layer = gradcam_layer or find_gradcam_layer(model)
@@ -243,8 +192,6 @@ def randomize_job(
                     "blocks": list(step.blocks),
                     "randomization_seed": seed,
                 }
-                if engine.method.needs_gradcam_layer:
-                    extra["gradcam_layer"] = layer
                 io.write_json(task.out_json, _sidecar(task, engine, summary, rows, extra))
         ctx.sync_weights()
         log.info(
@@ -261,3 +208,22 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     if a.size < 2 or np.std(a) == 0 or np.std(b) == 0:
         return float("nan")
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def panel_job(*, title: str, maps: dict, images, masks, positives, n_images: int, out) -> None:
+    """A few positive test images (ground truth outlined) and each method's map of one model.
+    ``maps``: method -> map stack."""
+    from saliency_audit.figures.panels import method_panel
+
+    rows = read_positives(positives)
+    k = min(n_images, len(rows))
+    chosen = rows["index"].to_numpy()[:k]
+    method_panel(
+        io.load_stack(images)[chosen],
+        {m: io.load_stack(p)[:k] for m, p in maps.items()},
+        rows["image_id"].tolist()[:k],
+        out,
+        title=title,
+        masks=io.load_stack(masks)[chosen],
+    )
+    logging.getLogger(__name__).info("panel of %d images x %d methods", k, len(maps))

@@ -1,0 +1,63 @@
+"""Dataset formats: one module per real download layout, one registry line each.
+
+>>> records = read_dataset("siim", "data/siim-acr")                    # doctest: +SKIP
+>>> get_format("rsna").layout["labels"]
+'stage_2_train_labels.csv'
+
+A format module defines a :class:`~.base.DatasetFormat` record ``FORMAT`` (layout, label
+reader, image loader, options, synthetic writer); adding a format is that module, its line in
+:data:`FORMATS`, its synthetic writer and a test (docs/ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from . import rsna, siim
+from .base import Box, DatasetFormat, Record
+
+FORMATS: dict[str, DatasetFormat] = {f.name: f for f in (siim.FORMAT, rsna.FORMAT)}
+
+__all__ = ["FORMATS", "Box", "DatasetFormat", "Record", "get_format", "read_dataset"]
+
+
+def get_format(name: str) -> DatasetFormat:
+    """The registered format ``name``; :class:`InputError` naming the known ones."""
+    if name not in FORMATS:
+        raise InputError(f"unknown dataset format {name!r}; expected one of {tuple(FORMATS)}")
+    return FORMATS[name]
+
+
+def dataset_layout(fmt: DatasetFormat, overrides: Mapping[str, Any] | None = None) -> dict:
+    """The format's default layout with the non-null ``overrides`` of its keys."""
+    overrides = overrides or {}
+    return {k: overrides.get(k) or v for k, v in fmt.layout.items()}
+
+
+def dataset_options(fmt: DatasetFormat, settings: Mapping[str, Any] | None = None) -> dict:
+    """The format's options: defaults, then ``settings`` of the same names (a dataset's config
+    keys and its ``options:`` mapping); an option the format does not have is an error."""
+    settings = dict(settings or {})
+    nested = settings.pop("options", None) or {}
+    unknown = sorted(set(nested) - set(fmt.options))
+    if unknown:
+        have = ", ".join(fmt.options) or "none"
+        raise InputError(
+            f"format {fmt.name!r} has no option(s) {', '.join(unknown)} (its options: {have})"
+        )
+    out = dict(fmt.options)
+    out.update({k: settings[k] for k in fmt.options if settings.get(k) is not None})
+    out.update(nested)
+    return out
+
+
+def read_dataset(
+    fmt: str, root: str | Path, layout: Mapping | None = None, options: Mapping | None = None
+) -> list[Record]:
+    """The labelled images of a dataset of format ``fmt`` under ``root``: layout overrides
+    (relative to ``root``) and options as in the config."""
+    f = get_format(fmt)
+    return f.read(Path(root), dataset_layout(f, layout), dataset_options(f, options))

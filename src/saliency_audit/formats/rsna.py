@@ -1,0 +1,106 @@
+"""RSNA Pneumonia Detection Challenge (stage 2): DICOMs and bounding boxes.
+
+Layout (the Kaggle download, read unmodified)::
+
+    root/stage_2_train_images/<patientId>.dcm
+    root/stage_2_train_labels.csv          # patientId,x,y,width,height,Target (one row per box)
+    root/stage_2_detailed_class_info.csv   # patientId,class (optional: keeps ``classes`` only)
+
+Boxes are in original pixels, ``x, y`` the top-left corner; rows of Target 0 have empty box
+fields. The paper kept Lung Opacity vs Normal (option ``classes``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .. import dicom
+from ..errors import AnnotationError, InputError
+from ..synth.rsna import write_rsna
+from .base import Box, DatasetFormat, Record, index_files, parse_float, read_label_csv
+
+log = logging.getLogger(__name__)
+
+
+def read_rsna(
+    images_dir: Path,
+    labels_csv: Path,
+    class_info_csv: Path | None = None,
+    classes: list[str] | None = None,
+) -> list[Record]:
+    """Read an RSNA layout; keep only ``classes`` of the class-info CSV when both are given."""
+    images_dir, labels_csv = Path(images_dir), Path(labels_csv)
+    frame = read_label_csv(labels_csv, ["patientId", "x", "y", "width", "height", "Target"])
+    keep: set[str] | None = None
+    if class_info_csv is not None and classes:
+        info = read_label_csv(Path(class_info_csv), ["patientId", "class"])
+        unknown = sorted(set(classes) - set(info["class"]))
+        if unknown:
+            log.warning("classes %s do not occur in %s", unknown, class_info_csv)
+        keep = set(info.loc[info["class"].isin(classes), "patientId"])
+    files = index_files(images_dir, "*.dcm")
+    records: dict[str, Record] = {}
+    target_at: dict[str, tuple[int, int]] = {}
+    for i, row in enumerate(frame.itertuples(index=False)):
+        line = i + 2
+        pid = row.patientId.strip()
+        if not pid:
+            raise AnnotationError(labels_csv, line, "empty patientId")
+        if keep is not None and pid not in keep:
+            continue
+        target_text = row.Target.strip()
+        if target_text not in ("0", "1"):
+            raise AnnotationError(labels_csv, line, f"Target={row.Target!r}; expected 0 or 1")
+        target = int(target_text)
+        if pid in target_at and target_at[pid][0] != target:
+            raise AnnotationError(
+                labels_csv,
+                line,
+                f"patientId {pid!r} has Target={target} but row "
+                f"{target_at[pid][1]} has Target={target_at[pid][0]}: conflicting labels",
+            )
+        target_at.setdefault(pid, (target, line))
+        path = files.get(pid)
+        if path is None:
+            raise InputError(
+                f"{labels_csv}, row {line}: patientId {pid!r} has no DICOM file {pid}.dcm "
+                f"in {images_dir}"
+            )
+        rec = records.setdefault(pid, Record(pid, path, target, source=str(labels_csv)))
+        if target == 1:
+            x, y, w, h = (
+                parse_float(getattr(row, name), name, labels_csv, line)
+                for name in ("x", "y", "width", "height")
+            )
+            if x < 0 or y < 0:
+                raise AnnotationError(labels_csv, line, f"box corner ({x}, {y}) is negative")
+            if w <= 0 or h <= 0:
+                raise AnnotationError(labels_csv, line, f"box size {w} x {h} is not positive")
+            rec.boxes.append(Box(x, y, w, h, line))
+    return [records[k] for k in sorted(records)]
+
+
+def _read(root: Path, layout: dict, options: dict) -> list[Record]:
+    info = layout.get("class_info")
+    return read_rsna(
+        root / layout["images"],
+        root / layout["labels"],
+        None if info is None else root / info,
+        options["classes"],
+    )
+
+
+FORMAT = DatasetFormat(
+    name="rsna",
+    description="RSNA pneumonia: DICOMs, stage_2_train_labels.csv (boxes), class info",
+    layout={
+        "images": "stage_2_train_images",
+        "labels": "stage_2_train_labels.csv",
+        "class_info": "stage_2_detailed_class_info.csv",
+    },
+    read=_read,
+    load_image=dicom.read_image,
+    synthesize=write_rsna,
+    options={"classes": ["Lung Opacity", "Normal"]},
+)

@@ -1,0 +1,88 @@
+"""SIIM-ACR Pneumothorax Segmentation: DICOMs and run-length encoded masks.
+
+Layout (the Kaggle download, read unmodified)::
+
+    root/dicom-images-train/<StudyInstanceUID>/<SeriesInstanceUID>/<ImageId>.dcm
+    root/train-rle.csv   # "ImageId, EncodedPixels" (stage 2: "ImageId,EncodedPixels")
+
+One row per region (OR-ed), ``-1`` for an image without pneumothorax; the RLE is column-major
+over the image, its starts relative (stage 1) or absolute (option ``rle_mode``). The
+image-level label is "any region present".
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .. import dicom
+from .. import rle as rle_mod
+from ..errors import AnnotationError, InputError
+from ..synth.siim import write_siim
+from .base import DatasetFormat, Record, index_files, read_label_csv
+
+log = logging.getLogger(__name__)
+
+
+def read_siim(images_dir: Path, labels_csv: Path, rle_mode: str = "relative") -> list[Record]:
+    """Read a SIIM-ACR layout; image-level label = any region present."""
+    images_dir, labels_csv = Path(images_dir), Path(labels_csv)
+    frame = read_label_csv(labels_csv, ["ImageId", "EncodedPixels"])
+    files = index_files(images_dir, "**/*.dcm")
+    records: dict[str, Record] = {}
+    negatives_at: dict[str, int] = {}
+    for i, (image_id, encoded) in enumerate(
+        zip(frame["ImageId"], frame["EncodedPixels"], strict=True)
+    ):
+        line = i + 2
+        image_id = image_id.strip()
+        if not image_id:
+            raise AnnotationError(labels_csv, line, "empty ImageId")
+        path = files.get(image_id)
+        if path is None:
+            raise InputError(
+                f"{labels_csv}, row {line}: image {image_id!r} has no DICOM file under {images_dir}"
+            )
+        rec = records.setdefault(
+            image_id, Record(image_id, path, 0, source=str(labels_csv), rle_mode=rle_mode)
+        )
+        if rle_mod.is_empty(encoded):
+            if rec.rles:
+                raise AnnotationError(
+                    labels_csv,
+                    line,
+                    f"image {image_id!r} is marked -1 (no pneumothorax) but row "
+                    f"{rec.rles[0][1]} gives it a region: conflicting labels",
+                )
+            negatives_at[image_id] = line
+        else:
+            if image_id in negatives_at:
+                raise AnnotationError(
+                    labels_csv,
+                    line,
+                    f"image {image_id!r} has a region but row "
+                    f"{negatives_at[image_id]} marks it -1 (no pneumothorax): conflicting labels",
+                )
+            rec.rles.append((encoded, line))
+            rec.label = 1
+    unlabeled = len(set(files) - set(records))
+    if unlabeled:
+        log.warning(
+            "%d DICOM files under %s have no row in %s; skipped", unlabeled, images_dir, labels_csv
+        )
+    return [records[k] for k in sorted(records)]
+
+
+def _read(root: Path, layout: dict, options: dict) -> list[Record]:
+    return read_siim(root / layout["images"], root / layout["labels"], options["rle_mode"])
+
+
+FORMAT = DatasetFormat(
+    name="siim",
+    description="SIIM-ACR pneumothorax: DICOMs, train-rle.csv (run-length encoded masks)",
+    layout={"images": "dicom-images-train", "labels": "train-rle.csv"},
+    read=_read,
+    load_image=dicom.read_image,
+    synthesize=write_siim,
+    options={"rle_mode": "relative"},
+)
