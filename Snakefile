@@ -34,6 +34,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/saliency.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/stability.smk"
 
 
 rule all:

@@ -1,9 +1,9 @@
 """Plan the paper-scale DAG with a dry run: job count and planning seconds.
 
 Builds the DAG of ``configs/paper.yaml`` (two datasets, 3 + 1 classifier replicates, 8 methods,
-every randomization block, cascading and independent, one job per (model, method) and per
-(model, step, method)) on stub files in the real Kaggle layouts, and compares its planning time
-with the default synthetic config's in the same run (the baseline).
+the 11-step cascade, one job per (model, method) and per (model, step, method)) on stub files
+in the real Kaggle layouts (and stand-ins of Keras' ImageNet files), and compares its planning
+time with the default synthetic config's in the same run (the baseline).
 
     .venv/bin/python benchmarks/dag.py
 """
@@ -11,6 +11,7 @@ with the default synthetic config's in the same run (the baseline).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -40,8 +41,9 @@ def dry_run(config: Path, workdir: Path) -> tuple[float, dict[str, int]]:
         "2",
         "-n",
     ]
+    env = {**os.environ, "KERAS_HOME": str(workdir / "keras")}
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     seconds = time.perf_counter() - t0
     counts = {}
     table = (proc.stdout + proc.stderr).split("Job stats:")[1]
@@ -62,7 +64,7 @@ def main() -> None:
         best, counts = float("inf"), {}
         for _ in range(args.repeats):
             with tempfile.TemporaryDirectory() as tmp:
-                write_layout_stubs(tmp)
+                write_layout_stubs(tmp, keras_home=Path(tmp) / "keras")
                 seconds, counts = dry_run(config, Path(tmp))
             best = min(best, seconds)
         results[name] = (best, counts)

@@ -11,17 +11,22 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def snakemake_cmd(workdir, *args, configfile="configs/test.yaml"):
-    """The command that runs the workflow in ``workdir`` with the repository's Snakefile."""
+def snakemake_cmd(workdir, *args, configfile="configs/test.yaml", quiet=True):
+    """The command that runs the workflow in ``workdir`` with the repository's Snakefile
+    (``quiet=False``: every job's files are printed, e.g. to check a dry run's plan)."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir)]
     if configfile:  # options taking lists go before --cores
         cmd += ["--configfile", str(ROOT / configfile)]  # an absolute path stays as it is
-    return [*cmd, "--quiet", "rules", "--cores", "2", *args]
+    if quiet:
+        cmd += ["--quiet", "rules"]
+    return [*cmd, "--cores", "2", *args]
 
 
-def run_snakemake(workdir, *args, configfile="configs/test.yaml", check=True, timeout=900):
+def run_snakemake(
+    workdir, *args, configfile="configs/test.yaml", check=True, timeout=900, quiet=True
+):
     """Run the workflow in ``workdir``; returns the completed process."""
-    cmd = snakemake_cmd(workdir, *args, configfile=configfile)
+    cmd = snakemake_cmd(workdir, *args, configfile=configfile, quiet=quiet)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

@@ -129,13 +129,29 @@ def test_pointing_hit_oracle_miss_and_empty_mask():
     maps = np.zeros((4, 10, 10), dtype=np.float16)
     maps[0] = gt[0]  # oracle: maximum inside
     maps[1, 8, 8] = 1.0  # maximum outside
-    maps[2] = 0.5  # constant: the first pixel in row-major order, (0, 0), is outside
+    maps[2] = 0.5  # constant: every pixel ties, the hit is the mask's share of the image
     maps[3] = gt[0]  # a perfect-looking map but no ground truth
     got = pointing_hit(maps, gt)
-    np.testing.assert_array_equal(got[:3], [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(got[:3], [1.0, 0.0, 9 / 100])
     assert np.isnan(got[3])
-    gt[2, 0, 0] = True
-    assert pointing_hit(maps[2:3], gt[2:3])[0] == 1.0
+
+
+def test_pointing_hit_shares_ties_instead_of_taking_the_first_pixel():
+    """A one-pixel lesion on the true maximum of a map whose 99th-percentile clip made ~1% of
+    the pixels tie at 1.0: its raw map hits; its display map shares the tie, it is never
+    decided by which tied pixel comes first in row order."""
+    from saliency_audit.saliency.postprocess import postprocess
+
+    rng = np.random.default_rng(0)
+    raw = rng.random((32, 32))
+    peak = np.unravel_index(np.argmax(raw), raw.shape)
+    lesion = np.zeros((1, 32, 32), bool)
+    lesion[0][peak] = True
+    display = postprocess(raw)[None]
+    ties = int((display == display.max()).sum())
+    assert ties > 5 and np.argmax(display[0]) != np.ravel_multi_index(peak, raw.shape)
+    assert pointing_hit(raw[None], lesion)[0] == 1.0
+    np.testing.assert_allclose(pointing_hit(display, lesion)[0], 1 / ties)
 
 
 # ---------------------------------------------------------------------- bootstrap

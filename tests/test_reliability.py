@@ -63,7 +63,8 @@ TRAIN_OUTPUTS = [  # the training job also evaluates the model on the test split
 SALIENCY_OUTPUTS = [
     f"results/{DS}/saliency/tiny_r1/{m}.{ext}" for m in METHODS for ext in "npy json".split()
 ]
-TIMING_KEYS = {"seconds", "maps_per_s", "images_per_second"}  # wall-clock fields of JSON files
+# wall-clock fields of JSON files (sidecars, convert.json, provenance.json)
+TIMING_KEYS = {"seconds", "maps_per_s", "images_per_second", "started", "finished"}
 
 PLANTED = {
     "PatientName": "ZEBEDEE^QUIXOTE",
@@ -287,7 +288,7 @@ def test_kill_during_training_and_saliency_then_rerun_is_identical(reference, co
     ] + [f"{base}/models/tiny_r1/{f}" for f in ("test_predictions.csv", "test_metrics.json")]
     for d in ("images", "splits", "saliency/tiny_r1", "models/tiny_r1"):
         assert visible_files(work / base / d) == visible_files(reference / base / d), d
-    assert len([p for p in compared if p.endswith(".npy")]) == 2 + len(METHODS)
+    assert len([p for p in compared if p.endswith(".npy")]) == 2 + 2 * len(METHODS)  # + raw
     assert_same_results(reference, work, compared)
 
 

@@ -22,7 +22,8 @@ from saliency_audit.saliency import (  # noqa: E402
     plan_batches,
     postprocess,
 )
-from saliency_audit.saliency import engine as engine_module  # noqa: E402
+from saliency_audit.saliency import base as base_module  # noqa: E402
+from saliency_audit.saliency.postprocess import minmax_batch, reduce_raw  # noqa: E402
 
 # ----------------------------------------------------------------------------- models
 
@@ -243,6 +244,45 @@ def test_guided_gradcam_is_product_of_normalised_maps(cnn):
         np.testing.assert_allclose(gg[i, ..., 0], postprocess(gbp[i]) * postprocess(gc[i]))
 
 
+def test_guided_gradcam_minmax_scaling_as_the_authors_code(cnn):
+    """scaling=minmax: the product of the two normalised maps, min-max scaled, no second
+    99th-percentile clip (the authors' code); the default runs the map recipe again."""
+    x = to_model_input(images(3, 16))
+    kw = {"batch_size": 4, "gradcam_layer": "lastconv"}
+    product = SaliencyEngine(cnn, "GGCAM", **kw).raw(x, [0] * 3)
+    paper = SaliencyEngine(cnn, get_method("GGCAM", scaling="minmax"), **kw)
+    maps = paper.method.display(paper.raw(x, [0] * 3))
+    lo = product.min(axis=(1, 2, 3), keepdims=True)[..., 0]
+    hi = product.max(axis=(1, 2, 3), keepdims=True)[..., 0]
+    np.testing.assert_allclose(maps, (product[..., 0] - lo) / (hi - lo), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(minmax_batch(product), maps)
+    default = SaliencyEngine(cnn, "GGCAM", **kw)
+    clipped = default.method.display(default.raw(x, [0] * 3))
+    assert (clipped == 1.0).sum() > (maps == 1.0).sum()  # the percentile clip ties the top
+    assert "min-max" in paper.method.describe()["recipe"]
+
+
+def test_raw_maps_are_the_signed_channel_sum(tmp_path):
+    """The raw stack holds the attribution to the grayscale pixel: the signed sum over the
+    three repeated channels (a linear model's gradient: the weights summed over channels),
+    divided by its largest |value|, the scale kept."""
+    size = 8
+    model, w, _ = linear_model(size)
+    imgs = images(3, size)
+    eng = SaliencyEngine(model, "GRAD", batch_size=4)
+    summary = eng.compute_maps(
+        imgs, None, tmp_path / "g.npy", seed=0, out_raw=tmp_path / "g_raw.npy"
+    )
+    raw = np.load(tmp_path / "g_raw.npy").astype(np.float32)
+    expected = w.sum(axis=-1)
+    scale = np.abs(expected).max()
+    for k in range(3):
+        np.testing.assert_allclose(raw[k], expected / scale, atol=1e-3)
+    np.testing.assert_allclose(summary["raw_scale"], [scale] * 3, rtol=1e-5)
+    stored, scales = reduce_raw(np.zeros((1, 4, 4, 3)))
+    assert not stored.any() and scales[0] == 0  # an all-zero map stays 0
+
+
 def test_xrai_tiny_model_per_pixel():
     size = 24
     model = conv_model(size)
@@ -310,13 +350,13 @@ def test_compute_maps_streams_float16(tmp_path, cnn, monkeypatch):
     imgs = np.load(imgs_path, mmap_mode="r")
     eng = SaliencyEngine(cnn, "GRAD", batch_size=4)
     seen = []
-    real_pp = engine_module.postprocess_batch
+    real_pp = base_module.postprocess_batch
 
     def spy(raw):
         seen.append(raw.shape[0])
         return real_pp(raw)
 
-    monkeypatch.setattr(engine_module, "postprocess_batch", spy)
+    monkeypatch.setattr(base_module, "postprocess_batch", spy)
     messages = []
     idx = np.arange(n)[::-1]
     out = tmp_path / "maps" / "grad.npy"

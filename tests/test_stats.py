@@ -427,15 +427,15 @@ def test_tables_2_3_4_layout_and_files(tmp_path):
     t2 = tables.verdict_table(verdict.utility_verdicts(util, "auroc"))
     assert list(t2.index) == ["GRAD", "SG", "XRAI"]  # the paper's order
     assert list(t2.columns) == [
-        "pneumothorax: utility AUROC vs AVG",
-        "pneumothorax: utility AUROC vs UNET",
-        "pneumonia: utility AUROC vs AVG",
-        "pneumonia: utility AUROC vs RETINANET",
+        "pneumothorax: Utility vs AVG (AUROC)",
+        "pneumothorax: Utility vs UNET (AUROC)",
+        "pneumonia: Utility vs AVG (AUROC)",
+        "pneumonia: Utility vs RETINANET (AUROC)",
     ]
-    assert t2.loc["GRAD", "pneumothorax: utility AUROC vs AVG"].startswith("pass (")
-    assert t2.loc["SG", "pneumonia: utility AUROC vs AVG"].startswith("uncertain (")
-    assert t2.loc["XRAI", "pneumonia: utility AUROC vs RETINANET"].startswith("did not pass (")
-    assert "P < .001" in t2.loc["XRAI", "pneumonia: utility AUROC vs RETINANET"]
+    assert t2.loc["GRAD", "pneumothorax: Utility vs AVG (AUROC)"].startswith("pass (")
+    assert t2.loc["SG", "pneumonia: Utility vs AVG (AUROC)"].startswith("uncertain (")
+    assert t2.loc["XRAI", "pneumonia: Utility vs RETINANET (AUROC)"].startswith("did not pass (")
+    assert "P < .001" in t2.loc["XRAI", "pneumonia: Utility vs RETINANET (AUROC)"]
 
     rand = randomization_data().assign(method=lambda d: d["method"].replace({"IG": "XRAI"}))
     parts = [
@@ -444,19 +444,21 @@ def test_tables_2_3_4_layout_and_files(tmp_path):
     ]
     t3 = tables.verdict_table(pd.concat(parts, ignore_index=True))
     assert list(t3.columns) == [
-        "pneumothorax: utility AUPRC vs AVG",
-        "pneumothorax: utility AUPRC vs UNET",
-        "pneumothorax: randomization (SSIM at stem)",
+        "pneumothorax: Utility vs AVG (AUPRC)",
+        "pneumothorax: Utility vs UNET (AUPRC)",
+        "pneumothorax: Randomization (SSIM at stem vs baseline)",
     ]
-    assert t3.loc["GRAD", "pneumothorax: randomization (SSIM at stem)"].startswith(
+    assert t3.loc["GRAD", "pneumothorax: Randomization (SSIM at stem vs baseline)"].startswith(
         "pass (0.20 vs 0.40"
     )
-    assert t3.loc["SG", "pneumothorax: randomization (SSIM at stem)"].startswith("did not pass")
+    assert t3.loc["SG", "pneumothorax: Randomization (SSIM at stem vs baseline)"].startswith(
+        "did not pass"
+    )
 
     t4 = tables.verdict_table(verdict.agreement_verdicts(agreement_data()))
     assert list(t4.index) == ["SG", "GCAM", "XRAI"]
-    assert "pneumothorax: repeatability SSIM vs 0.5" in t4.columns
-    assert t4.loc["XRAI", "pneumothorax: repeatability SSIM vs 0.5"].startswith(
+    assert "pneumothorax: Repeatability vs 0.5 (SSIM)" in t4.columns
+    assert t4.loc["XRAI", "pneumothorax: Repeatability vs 0.5 (SSIM)"].startswith(
         "pass (0.70 vs 0.50"
     )
 
@@ -465,7 +467,7 @@ def test_tables_2_3_4_layout_and_files(tmp_path):
     back = pd.read_csv(csv)
     assert list(back.columns)[0] == "method" and list(back["method"]) == ["SG", "GCAM", "XRAI"]
     text = md.read_text()
-    assert text.startswith("## Table 4\n\n| method | pneumothorax: repeatability SSIM vs 0.5 |")
+    assert text.startswith("## Table 4\n\n| method | pneumothorax: Repeatability vs 0.5 (SSIM) |")
     assert "| XRAI | pass (0.70 vs 0.50; P < .001) |" in text
     assert len([ln for ln in text.splitlines() if ln.startswith("|")]) == 2 + 3
 
@@ -473,3 +475,62 @@ def test_tables_2_3_4_layout_and_files(tmp_path):
 def test_markdown_table_escapes_pipes():
     text = tables.markdown_table(pd.DataFrame({"a|b": ["x|y", None]}), index=False)
     assert text.splitlines() == ["| a\\|b |", "|---|", "| x\\|y |", "|  |"]
+
+
+# --------------------------------------------------------------------------- paired conditions
+
+
+def test_paired_verdicts_trained_vs_random_known_effects():
+    """Trained maps better for GRAD (+0.1), equal for SG, worse for XRAI (-0.1); the second
+    condition covers only the first 30 images: the contrast pairs on those."""
+    rng = np.random.default_rng(2)
+    n = 60
+    image = rng.normal(0, 0.1, n)
+    trained = tidy(
+        {
+            "GRAD": 0.4 + image + zero_mean_noise(rng, n, 0.02),
+            "SG": 0.3 + image + zero_mean_noise(rng, n, 0.02),
+            "XRAI": 0.2 + image + zero_mean_noise(rng, n, 0.02),
+        }
+    )
+    random = tidy(
+        {
+            "GRAD": 0.3 + image[:30] + zero_mean_noise(rng, 30, 0.02),
+            "SG": 0.3 + image[:30] + zero_mean_noise(rng, 30, 0.02),
+            "XRAI": 0.3 + image[:30] + zero_mean_noise(rng, 30, 0.02),
+        },
+        step="cascade_stem",
+    )
+    out = verdict.paired_verdicts(
+        trained,
+        random,
+        metric="auprc",
+        criterion="trained_vs_random",
+        condition="trained",
+        baseline="fully randomized",
+    ).set_index("target")
+    assert list(out.index) == ["GRAD", "SG", "XRAI"] and (out["n"] == 30).all()
+    assert out.loc["GRAD", "verdict"] == PASS and out.loc["XRAI", "verdict"] == FAIL
+    assert out.loc["SG", "verdict"] == UNCERTAIN
+    assert out.loc["GRAD", "estimate"] == pytest.approx(0.1, abs=0.02)
+    assert (out["baseline"] == "fully randomized").all() and (out["condition"] == "trained").all()
+
+
+def test_comparisons_read_higher_lower_or_no_difference():
+    rng = np.random.default_rng(3)
+    n = 40
+    rep = tidy({"GRAD": 0.6 + zero_mean_noise(rng, n, 0.05), "SG": 0.3 + rng.normal(0, 0.05, n)})
+    repro = tidy({"GRAD": 0.4 + zero_mean_noise(rng, n, 0.05), "SG": 0.3 + rng.normal(0, 0.05, n)})
+    out = verdict.paired_verdicts(
+        rep,
+        repro,
+        metric="auprc",
+        criterion="repeatability_vs_reproducibility",
+        condition="repeatability",
+        baseline="reproducibility",
+    ).set_index("target")
+    assert out.loc["GRAD", "verdict"] == verdict.HIGHER
+    assert out.loc["SG", "verdict"] == verdict.NO_DIFFERENCE
+    table = tables.verdict_table(out.reset_index())
+    assert list(table.columns) == ["pneumothorax: Repeatability vs reproducibility (AUPRC)"]
+    assert table.loc["GRAD"].iloc[0].startswith("higher (0.60 vs 0.40")

@@ -202,3 +202,46 @@ def test_model_scorecard_has_a_column_per_classifier_and_baseline():
     assert "densenet121_r1: AUPRC vs UNET |" in text
     assert "| GCAM | did not pass (0.20) | did not pass (0.20) | pass (0.60) |" in text
     assert "Baseline means: AVG 0.30, UNET 0.90." in text
+
+
+def test_run_notes_say_ssim_range_ranking_noise_and_initialisation():
+    from saliency_audit.summary import run_notes
+
+    settings = {
+        "ssim_data_range": 1.0,
+        "ranking_map": "raw",
+        "noise": "common",
+        "explain": "positive",
+    }
+    classifiers = {
+        "pneumonia": pd.DataFrame({"model": ["m_r1"], "init": ["random (trained from scratch)"]})
+    }
+    notes = run_notes(settings, classifiers)
+    assert notes[0].startswith("SSIM data range: 1 (the paper's software in effect used 2")
+    assert "raw attributions" in notes[1] and "inflated" in notes[2]
+    assert "trained from scratch, not fine-tuned from ImageNet" in notes[-1]
+    paper = run_notes({**settings, "ssim_data_range": 2.0, "ranking_map": "display"}, {})
+    assert paper[0].startswith("SSIM data range: 2 (as the paper") and "display maps" in paper[1]
+
+
+def test_agreement_counts_replicates_with_the_same_verdict():
+    from saliency_audit.summary import agreement, support_text
+
+    main = pd.DataFrame(
+        {
+            "criterion": ["utility_low", "utility_low"],
+            "metric": ["auprc", "auprc"],
+            "baseline": ["AVG", "AVG"],
+            "target": ["GCAM", "GRAD"],
+            "verdict": ["pass", "did not pass"],
+        }
+    )
+    other = main.assign(verdict=["pass", "uncertain"])
+    third = main.iloc[:1]  # has only the GCAM cell
+    counts = agreement(main, [main, other, third])
+    assert counts[("utility_low", "auprc", "AVG", "GCAM")] == (3, 3)
+    assert counts[("utility_low", "auprc", "AVG", "GRAD")] == (1, 2)
+    text = support_text(counts, "classifiers")
+    assert text[("utility_low", "auprc", "AVG", "GRAD")] == "1/2 classifiers"
+    card = scorecard(main.assign(dataset="d", target_mean=[0.5, 0.1]), support=text)
+    assert "| GCAM | pass (0.50; 3/3 classifiers) |" in card

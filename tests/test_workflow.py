@@ -1,6 +1,7 @@
 """The data stages of the workflow end to end on the tiny test config."""
 
 import hashlib
+import json
 import re
 import shutil
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT, job_counts, run_snakemake
 
+from saliency_audit import provenance
 from saliency_audit.synth import write_layout_stubs, write_siim
 
 DATA_TARGETS = [
@@ -30,6 +32,9 @@ def digest(path):
 def test_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("run")
     run_snakemake(workdir)
+    (workdir / "first_run_provenance.json").write_bytes(
+        (workdir / "results/provenance.json").read_bytes()
+    )
     return workdir
 
 
@@ -83,13 +88,32 @@ def test_config_typo_stops_with_the_key(tmp_path):
     assert "unknown config key sead" in proc.stdout + proc.stderr
 
 
-def test_paper_config_builds_its_dag(tmp_path):
+def test_paper_config_builds_its_dag(tmp_path, monkeypatch):
+    """configs/paper.yaml on real layouts: with Keras' ImageNet files in its cache the dry run
+    plans the paper's 11-step cascade (logits, mixed10 ... mixed1) and its tables; without
+    them it stops at once, naming the file to place and where Keras publishes it."""
+    from saliency_audit.models.registry import ARCHITECTURES
+
     write_layout_stubs(tmp_path)
-    proc = run_snakemake(tmp_path, "-n", configfile="configs/paper.yaml")
+    keras_home = tmp_path / "keras"
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    proc = run_snakemake(tmp_path, "-n", configfile="configs/paper.yaml", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    missing = keras_home / "models" / ARCHITECTURES["inceptionv3"].imagenet_file
+    assert str(missing) in out and ARCHITECTURES["inceptionv3"].imagenet_url in out
+    write_layout_stubs(tmp_path, keras_home=keras_home)
+    proc = run_snakemake(tmp_path, "-n", configfile="configs/paper.yaml", quiet=False)
     out = proc.stdout + proc.stderr
     assert "synthesize" not in out
-    for rule in ("convert", "split", "sample", "qc_figure"):
+    for rule in ("convert", "split", "sample", "qc_figure", "stats", "methods_table"):
         assert rule in out
+    steps = sorted(set(re.findall(r"randomization/inceptionv3_r1/(cascade_\w+)/GRAD.npy", out)))
+    expected = ["logits", *(f"mixed{k}" for k in range(10, 0, -1))]
+    assert steps == sorted(f"cascade_{b}" for b in expected)
+    assert "independent_" not in out
+    assert job_counts(proc)["randomize"] == 2 * 11 * 8
+    assert "stats/comparisons.md" in out and "stats/table1.md" in out
 
 
 def test_bad_dataset_fails_alone_and_keeps_the_rest(tmp_path):
@@ -228,6 +252,8 @@ def test_metrics_are_tidy_and_complete(test_run):
             "image_id",
             "metric",
             "value",
+            "commit",  # provenance of every row
+            "config_hash",
         ]
         assert set(gcam["method"]) == {"GCAM"} and set(gcam["dataset"]) == {ds}
         metrics = set(gcam.loc[gcam["step"] == "trained", "metric"])
@@ -246,18 +272,38 @@ def test_stats_tables_figures_and_summary(test_run):
     for ds in ("pneumothorax", "pneumonia"):
         stats = test_run / "results" / ds / "stats"
         verdicts = pd.read_csv(stats / "verdicts.csv")
-        assert set(verdicts["verdict"]) <= {"pass", "did not pass", "uncertain", "not tested"}
+        trust = verdicts[
+            ~verdicts["part"].isin(["repeatability_vs_reproducibility", "architectures"])
+        ]
+        assert set(trust["verdict"]) <= {"pass", "did not pass", "uncertain", "not tested"}
+        assert set(verdicts["verdict"]) - set(trust["verdict"]) <= {
+            "higher",
+            "lower",
+            "no significant difference",
+        }
         assert {
             "utility_low",
             "utility_high",
             "randomization",
+            "trained_vs_random",
             "repeatability_low",
             "reproducibility_low",
+            "repeatability_vs_reproducibility",
+            "architectures",
         } <= set(verdicts["criterion"])
         assert set(verdicts["target"]) >= set(METHODS)
-        for t in ("table2", "table3", "table4"):
+        for t in ("table1", "table2", "table3", "table4", "comparisons"):
             md = (stats / f"{t}.md").read_text()
-            assert md.startswith("## Table") and "| GCAM |" in md
+            assert md.startswith("## ") and "| GCAM |" in md, t
+        assert "Utility vs AVG (AUROC)" in (stats / "table2.md").read_text()
+        table3 = (stats / "table3.md").read_text()
+        assert "Utility, trained vs fully randomized (cascade_stem)" in table3
+        assert "Utility vs AVG (AUPRC)" in table3
+        assert "| SG | SG=" not in (stats / "table1.md").read_text()
+        assert "nsamples=4" in (stats / "table1.md").read_text()
+        raw = np.load(test_run / "results" / ds / "saliency/tiny_r1/GCAM_raw.npy")
+        maps = np.load(test_run / "results" / ds / "saliency/tiny_r1/GCAM.npy")
+        assert raw.shape == maps.shape and raw.dtype == np.float16 and np.abs(raw).max() <= 1
         by_model = pd.read_csv(stats / "utility_by_model.csv")
         assert set(by_model["classifier"]) == {"tiny_r1", "tiny_r2", "other_r1"}
         assert set(by_model["target"]) == set(METHODS)
@@ -272,6 +318,19 @@ def test_stats_tables_figures_and_summary(test_run):
             assert (test_run / "results" / ds / "figures" / f"{fig}.png").stat().st_size > 10_000
     summary = (test_run / "results/report/summary.md").read_text()
     assert "## pneumothorax" in summary and "## pneumonia" in summary
+    head = summary.split("## How to read this")[0]
+    assert "SSIM data range: 1" in head and "trained from scratch" in head
+    prov = json.loads((test_run / "first_run_provenance.json").read_text())
+    assert prov["status"] == "completed" and prov["finished"] and prov["packages"]
+    history = sorted((test_run / "results/logs/provenance").glob("*.json"))
+    assert json.loads(history[0].read_text())["started"] == prov["started"]
+    commit = provenance.short(prov["git"]["commit"], prov["git"]["dirty"])
+    assert f"commit {commit}, config hash {prov['config_hash']}" in head
+    gcam = pd.read_csv(test_run / "results/pneumonia/metrics/GCAM.csv")
+    assert set(gcam["commit"]) == {commit} and set(gcam["config_hash"]) == {prov["config_hash"]}
+    side = json.loads((test_run / "results/pneumonia/saliency/tiny_r1/SG.json").read_text())
+    assert side["commit"] == commit and side["noise"] == "independent"
+    assert summary.count("### Further contrasts") == 2
     assert "How to read this" in summary and "../pneumonia/figures/figure2_utility.png" in summary
     assert summary.count("### Utility of every classifier's maps") == 2
 
@@ -317,6 +376,7 @@ def test_one_method_change_reruns_only_that_method(test_run, tmp_path):
         "stats": 1,
         "figures": 1,
         "saliency_panel": 3,
+        "methods_table": 1,  # Table 1 reads SG's sidecar: its parameters as run
         "summary": 1,
         "all": 1,
     }
@@ -350,3 +410,32 @@ def test_image_size_retinanet_cannot_take_is_refused(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "config key image_size: 72 is not a multiple of 32" in out and "'pneumonia'" in out
+
+
+def test_replicate_seeds_rerun_the_audit_and_count_agreeing_verdicts(test_run, tmp_path):
+    """stats.replicate_seeds: 1 reruns the audit with other training seeds under
+    results/replicas/1 (its own provenance), then says per cell how many seeds agree."""
+    cfg = (ROOT / "configs/test.yaml").read_text()
+    cfg = cfg.replace(
+        "  pneumonia:\n    format: rsna\n    task: detection\n"
+        "    synthetic: {n_images: 40, positive_rate: 0.5, size: 128}\n",
+        "",
+    )
+    cfg += "\nstats: {replicate_seeds: 1}\n"
+    path = tmp_path / "replicas.yaml"
+    path.write_text(cfg)
+    shutil.copytree(test_run / "results", tmp_path / "results")
+    shutil.rmtree(tmp_path / "results/pneumonia")
+    run_snakemake(tmp_path, configfile=path)
+    replica = tmp_path / "results/replicas/1"
+    assert json.loads((replica / "provenance.json").read_text())["status"] == "completed"
+    main = tmp_path / "results/pneumothorax/models/tiny_r1/test_predictions.csv"
+    other = replica / "pneumothorax/models/tiny_r1/test_predictions.csv"
+    assert main.read_bytes() != other.read_bytes()  # another training seed
+    assert (replica / "pneumothorax/images/images.npy").read_bytes() == (
+        tmp_path / "results/pneumothorax/images/images.npy"
+    ).read_bytes()  # the same data
+    stability = pd.read_csv(tmp_path / "results/pneumothorax/stats/verdict_stability.csv")
+    assert (stability["n"] == 1).all() and stability["agree"].isin([0, 1]).all()
+    summary = (tmp_path / "results/report/summary.md").read_text()
+    assert "/1 seeds" in summary and "classifiers" in summary

@@ -45,8 +45,10 @@ TEMPLATES: dict[str, str] = {
     "baseline_rows": "{dataset}/baselines/{baseline}/maps_rows.csv",
     # saliency maps of the trained models and of the randomized ones, with their sidecars
     "saliency_maps": "{dataset}/saliency/{model}/{method}.npy",
+    "saliency_raw": "{dataset}/saliency/{model}/{method}_raw.npy",
     "saliency_meta": "{dataset}/saliency/{model}/{method}.json",
     "random_maps": "{dataset}/randomization/{model}/{step}/{method}.npy",
+    "random_raw": "{dataset}/randomization/{model}/{step}/{method}_raw.npy",
     "random_meta": "{dataset}/randomization/{model}/{step}/{method}.json",
     # metrics, statistics, figures, report
     "method_metrics": "{dataset}/metrics/{method}.csv",
@@ -57,6 +59,13 @@ TEMPLATES: dict[str, str] = {
     "qc_figure": "{dataset}/figures/qc.png",
     "saliency_panel": "{dataset}/figures/saliency_{model}.png",
     "summary": "report/summary.md",
+    "provenance": "provenance.json",  # the latest run
+    "provenance_run": "logs/provenance/{started}.json",  # every run
+    # reruns of the audit with other training seeds (stats.replicate_seeds), each a whole
+    # results folder of its own
+    "replica": "replicas/{replica}",
+    "replica_config": "replicas/{replica}/config.yaml",
+    "stability": "{dataset}/stats/verdict_stability.{ext}",
 }
 
 #: the statistics tables of a dataset (``stats`` template): name -> extensions
@@ -66,6 +75,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "table2": ("csv", "md"),
     "table3": ("csv", "md"),
     "table4": ("csv", "md"),
+    "comparisons": ("csv", "md"),
     "utility_by_model": ("csv", "md"),
 }
 

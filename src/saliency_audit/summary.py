@@ -18,7 +18,7 @@ import pandas as pd
 from . import io
 from .errors import InputError
 from .stats.data import check_columns, method_order
-from .stats.tables import format_number, markdown_table, model_utility_table
+from .stats.tables import criterion_label, format_number, markdown_table, model_utility_table
 from .stats.verdict import CRITERIA
 
 SCORECARD_COLUMNS = ("dataset", "criterion", "metric", "target", "baseline", "verdict")
@@ -34,7 +34,11 @@ maps from the trained and the fully randomized model is significantly below, or 
 different from, the randomization baseline ("a saliency map reached degradation and was classified
 as a pass when the average SSIM was not significantly different or below the randomization
 baseline"), and does not pass when it stays significantly above it (the map ignores the learned
-weights).
+weights). "Utility, trained vs fully randomized" passes when the trained model's maps localise
+significantly better than the fully randomized model's (the paper: "the utility of the saliency
+maps generated using the trained models was higher than the random models"). The further
+contrasts (repeatability vs reproducibility; one architecture vs the other) read higher, lower or
+no significant difference: they describe the methods, they are not trust criteria.
 
 Baselines: the **low utility baseline (AVG)** is one average of all training and validation masks
 or boxes, applied to every test image -- a bar any useful map should clear. The **high baseline**
@@ -48,18 +52,6 @@ the same architecture (InceptionV3 replicates); reproducibility compares maps of
 architectures (InceptionV3 vs DenseNet-121). Utility is measured with the pixel-level AUPRC (and
 AUROC) of the map against the ground-truth mask or boxes.
 """
-
-
-def _header(criterion: str, metric: str, baseline: str, step: str) -> str:
-    m = str(metric).upper()
-    if criterion.startswith("utility"):
-        return f"Utility vs {baseline} ({m})"
-    if criterion == "randomization":
-        return f"Randomization ({m} at {step} vs baseline)" if step else f"Randomization ({m})"
-    if criterion.startswith("randomized_utility"):
-        return f"Fully randomized model: utility vs {baseline} ({m})"
-    kind = criterion.rsplit("_", 1)[0].capitalize()
-    return f"{kind} vs {baseline} ({m})"
 
 
 def _rank(criterion: str) -> int:
@@ -83,8 +75,12 @@ def scorecard(
     dataset: str | None = None,
     methods: Sequence[str] | None = None,
     digits: int = 2,
+    support: dict[tuple[str, str, str, str], str] | None = None,
 ) -> str:
     """Markdown scorecard of one dataset: rows = methods, columns = criteria.
+
+    ``support``: ``(criterion, metric, baseline, target)`` -> text added to that cell (e.g.
+    ``2/3 classifiers``: how many classifier replicates or training seeds agree).
 
     ``verdicts``: rows from :func:`~saliency_audit.stats.verdict.utility_verdicts`,
     :func:`~saliency_audit.stats.verdict.randomization_verdicts` and
@@ -110,14 +106,16 @@ def scorecard(
     v = v[v["dataset"] == str(dataset)]
     if v.empty:
         raise InputError(f"verdicts table: no rows with dataset == {dataset!r}")
-    if "step" not in v.columns:
-        v["step"] = ""
-    v["step"] = v["step"].fillna("").astype(str)
+    for col in ("step", "condition"):
+        v[col] = v[col].fillna("").astype(str) if col in v.columns else ""
     if "baseline_mean" not in v.columns:
         v["baseline_mean"] = math.nan
     keys = v.drop_duplicates(["criterion", "metric", "baseline"])
     keys = sorted(keys.to_dict("records"), key=lambda r: _rank(r["criterion"]))
-    headers = [_header(k["criterion"], k["metric"], k["baseline"], k["step"]) for k in keys]
+    headers = [
+        criterion_label(k["criterion"], k["metric"], k["baseline"], k["step"], k["condition"])
+        for k in keys
+    ]
     rows = method_order(v["target"]) if methods is None else list(methods)
     table = pd.DataFrame("", index=pd.Index(rows, name="method"), columns=headers)
     base_row = []
@@ -129,17 +127,45 @@ def scorecard(
         ]
         for _, r in part.iterrows():
             if r["target"] in table.index:
+                extra = (support or {}).get(
+                    (k["criterion"], k["metric"], k["baseline"], r["target"])
+                )
+                mean = format_number(r["target_mean"], digits)
                 table.loc[r["target"], h] = (
-                    f"{r['verdict']} ({format_number(r['target_mean'], digits)})"
+                    f"{r['verdict']} ({mean}{'; ' + extra if extra else ''})"
                 )
         base_row.append(_baseline_text(part["baseline_mean"], digits))
     table.loc["*baseline mean*"] = base_row
-    note = "Cells: verdict (mean of the method over the test images)."
+    note = "Cells: verdict (mean of the method over the test images"
+    note += "; agreement of replicates or seeds)." if support else ")."
     if "adjust" in v.columns and "alpha" in v.columns:
         adj = ", ".join(dict.fromkeys(v["adjust"].astype(str)))
         alphas = ", ".join(f"{float(a):g}" for a in dict.fromkeys(v["alpha"]))
         note += f" Significance: adjusted p-values ({adj}) below alpha = {alphas}."
     return markdown_table(table) + "\n" + note + "\n"
+
+
+def verdict_cells(table: pd.DataFrame) -> dict[tuple[str, ...], str]:
+    key = table[["criterion", "metric", "baseline", "target"]].astype(str).to_numpy()
+    return {tuple(k): str(v) for k, v in zip(key, table["verdict"], strict=True)}
+
+
+def agreement(verdicts: pd.DataFrame, others: list[pd.DataFrame]) -> dict:
+    """``(criterion, metric, baseline, target)`` -> ``(k, n)``: of the ``n`` verdict tables
+    ``others`` (other classifiers, or reruns with other training seeds) that have the cell,
+    ``k`` give the same verdict as ``verdicts``."""
+    other_cells = [verdict_cells(t) for t in others]
+    out = {}
+    for cell, verdict in verdict_cells(verdicts).items():
+        seen = [c[cell] for c in other_cells if cell in c]
+        if seen:
+            out[cell] = (sum(v == verdict for v in seen), len(seen))
+    return out
+
+
+def support_text(counts: dict, unit: str) -> dict:
+    """``{cell: (k, n)}`` -> ``{cell: "k/n unit"}`` for :func:`scorecard`."""
+    return {cell: f"{k}/{n} {unit}" for cell, (k, n) in counts.items()}
 
 
 def model_scorecard(by_model: pd.DataFrame, digits: int = 2) -> str:
@@ -158,6 +184,44 @@ def model_scorecard(by_model: pd.DataFrame, digits: int = 2) -> str:
     )
 
 
+def run_notes(settings: dict, classifiers: dict[str, pd.DataFrame]) -> list[str]:
+    """The settings of a run that a reader of its verdicts must know, one line each:
+    ``settings`` holds the config values ``ssim_data_range``, ``ranking_map``, ``noise``,
+    ``explain``; ``classifiers``: dataset -> its ``classifiers.csv`` (with ``init``)."""
+    rng = float(settings["ssim_data_range"])
+    notes = [
+        f"SSIM data range: {rng:g}"
+        + (
+            " (as the paper's software in effect used on [0, 1] maps)"
+            if rng == 2
+            else " (the paper's software in effect used 2 on [0, 1] maps, which raises SSIM)"
+        ),
+        "Ranking metrics (AUPRC, AUROC, pointing game, relevance mass and rank, top-k) read "
+        + (
+            "the raw attributions (no percentile clip, ties shared)"
+            if settings["ranking_map"] == "raw"
+            else "the display maps in [0, 1] (as the paper; the percentile clip ties the top 1%)"
+        ),
+        f"SmoothGrad / SmoothGrad-IG noise: {settings['noise']} "
+        + (
+            "(drawn per model, step, method and image)"
+            if settings["noise"] == "independent"
+            else "(the same draws for every model and step: repeatability and reproducibility "
+            "of SG and SIG are inflated)"
+        ),
+        "Class explained: "
+        + ("the positive class" if settings["explain"] == "positive" else "the predicted class"),
+    ]
+    for ds, table in classifiers.items():
+        if "init" not in table.columns:
+            continue
+        inits = ", ".join(f"{m}: {i}" for m, i in zip(table["model"], table["init"], strict=True))
+        scratch = any(str(i).startswith("random") for i in table["init"])
+        warn = " -- **trained from scratch, not fine-tuned from ImageNet as the paper**"
+        notes.append(f"Classifiers of {ds}: {inits}" + (warn if scratch else ""))
+    return notes
+
+
 def _link(target: str | os.PathLike, start: Path) -> str:
     rel = Path(os.path.relpath(Path(target).resolve(), start.resolve())).as_posix()
     return f"<{rel}>" if any(c in rel for c in " ()") else rel
@@ -169,8 +233,10 @@ def write_summary(
     figures: list[tuple[str, str]],
     *,
     title: str = "Saliency map audit: summary",
+    notes: list[str] | None = None,
 ) -> None:
-    """Write ``summary.md``: title, "How to read this", one section per dataset, then figures.
+    """Write ``summary.md``: title, ``notes`` about the run (a bullet list, first screen),
+    "How to read this", one section per dataset, then figures.
 
     ``sections``: ``(heading, markdown)`` pairs, e.g. ``("pneumothorax", scorecard(v))``.
     ``figures``: ``(caption, path)`` pairs; each becomes an image link relative to the folder
@@ -180,7 +246,10 @@ def write_summary(
     for item in list(sections) + list(figures):
         if not (isinstance(item, tuple | list) and len(item) == 2):
             raise InputError(f"write_summary: expected (title, text/path) pairs, got {item!r}")
-    parts = [f"# {title}\n", "## How to read this\n", HOW_TO_READ]
+    parts = [f"# {title}\n"]
+    if notes:
+        parts.append("".join(f"* {line}\n" for line in notes))
+    parts += ["## How to read this\n", HOW_TO_READ]
     for heading, body in sections:
         parts.append(f"## {heading}\n")
         parts.append(str(body).rstrip() + "\n")

@@ -87,6 +87,8 @@ class Metric:
     families) or ``(a, b, ctx)`` (similarity), stacks ``(n, H, W)``, and a
     :class:`saliency_audit.metrics.context.MetricContext`, and returns ``(n,)`` float64 (NaN
     where undefined). ``summarised``: listed with a bootstrap CI in ``localization.csv``.
+    ``ranking``: a threshold-free mask metric that only ranks the pixels (it reads the raw
+    attributions when ``metrics.ranking_map`` is ``raw``); the others binarise the display map.
     """
 
     name: str
@@ -96,6 +98,7 @@ class Metric:
     unit: str
     compute: str
     summarised: bool = True
+    ranking: bool = True
 
     @property
     def compares(self) -> str:
@@ -127,10 +130,17 @@ METRICS: dict[str, Metric] = {
             "pixel AUPRC, trapezoidal (the paper's code)",
             _UNIT01,
             f"{_U}:auprc_trapezoid",
-            summarised=False,
         ),
         Metric("auroc", "utility", True, "pixel AUROC", _UNIT01, f"{_U}:pixel_auroc"),
-        Metric("iou_otsu", "localization", True, "IoU, Otsu threshold", _UNIT01, f"{_L}:iou_otsu"),
+        Metric(
+            "iou_otsu",
+            "localization",
+            True,
+            "IoU, Otsu threshold",
+            _UNIT01,
+            f"{_L}:iou_otsu",
+            ranking=False,
+        ),
         Metric(
             "iou_tuned",
             "localization",
@@ -138,6 +148,7 @@ METRICS: dict[str, Metric] = {
             "IoU, threshold tuned on other images",
             _UNIT01,
             f"{_L}:iou_tuned",
+            ranking=False,
         ),
         Metric("hit", "localization", True, "pointing-game hit", "0 or 1", f"{_L}:pointing_hit"),
         Metric(
@@ -164,6 +175,7 @@ METRICS: dict[str, Metric] = {
             "SSIM",
             "unitless, -1 to 1; 1 = identical",
             f"{_S}:ssim_metric",
+            ranking=False,
         ),
         Metric(
             "spearman",
@@ -172,6 +184,7 @@ METRICS: dict[str, Metric] = {
             "Spearman rank correlation",
             "unitless, -1 to 1",
             f"{_S}:spearman_metric",
+            ranking=False,
         ),
     )
 }

@@ -12,15 +12,18 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PY
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
 
 from saliency_audit import config as config_schema  # noqa: E402
+from saliency_audit import provenance  # noqa: E402
 from saliency_audit.errors import InputError  # noqa: E402
 from saliency_audit.figures import FIGURES  # noqa: E402
 from saliency_audit.formats import dataset_layout, get_format  # noqa: E402
 from saliency_audit.paths import Paths  # noqa: E402
+from saliency_audit import seeds  # noqa: E402
 from saliency_audit.seeds import derive_seed  # noqa: E402
 from saliency_audit.vocabulary import (  # noqa: E402
     AGREEMENT_KINDS,
     CASCADE,
     STEP_KINDS,
+    TRAINED,
     high_baseline,
 )
 
@@ -32,6 +35,39 @@ except InputError as exc:
 P = Paths(config["results"])
 DATASETS = sorted(config["datasets"])
 SEED = config["seed"]
+
+# Provenance: jobs record the commit and config hash from the environment (not as params, so a
+# new commit reruns nothing); results/provenance.json records the whole run (handlers below).
+_GIT = provenance.git_state(workflow.basedir)
+os.environ[provenance.COMMIT_ENV] = provenance.short(_GIT["commit"], _GIT["dirty"])
+os.environ[provenance.CONFIG_HASH_ENV] = provenance.config_hash(config)
+_RUN = {"started": provenance.now()}
+
+
+def write_provenance(status):
+    """results/provenance.json (the latest run) and a copy per run under logs/provenance/."""
+    record = provenance.record(
+        root=workflow.basedir,
+        config=config,
+        lock=Path(workflow.basedir) / "requirements/lock.txt",
+        started=_RUN["started"],
+        finished=None if status == "running" else provenance.now(),
+        status=status,
+    )
+    provenance.write(P.provenance, record)
+    provenance.write(P("provenance_run", started=_RUN["started"].replace(":", "")), record)
+
+
+onstart:
+    write_provenance("running")
+
+
+onsuccess:
+    write_provenance("completed")
+
+
+onerror:
+    write_provenance("failed")
 
 
 def classifier_models():
@@ -93,6 +129,35 @@ def baselines(dataset):
     return [f"{kind}_r{k}" for k in range(1, config["models"][kind]["replicates"] + 1)]
 
 
+def weights_setting(arch):
+    """The ``models.weights`` setting of an architecture (imagenet | none | a file)."""
+    setting = config["models"]["weights"]
+    if isinstance(setting, dict):
+        setting = setting.get(arch)
+    if setting is not None and not isinstance(setting, str):
+        raise WorkflowError(f"config key models.weights.{arch}: expected imagenet, none or a file")
+    return setting
+
+
+def initial_weights(arch):
+    """``(file or None, description)``; stops the run naming a missing ImageNet file."""
+    from saliency_audit.models.registry import initial_weights as resolve
+
+    try:
+        return resolve(arch, weights_setting(arch))
+    except InputError as exc:
+        raise WorkflowError(str(exc))
+
+
+for _arch in dict.fromkeys(MODELS[m]["arch"] for m in TRAINED):
+    initial_weights(_arch)  # a missing ImageNet file stops even a dry run, naming the file
+
+
+def weights_input(wildcards):
+    path, _ = initial_weights(MODELS[wildcards.model]["arch"])
+    return {"weights": str(path)} if path else {}
+
+
 def imported_model_path(wildcards):
     return MODELS[wildcards.model]["path"].format(dataset=wildcards.dataset)
 
@@ -138,14 +203,22 @@ def split_inputs(wildcards):
     return files
 
 
+def train_seed(dataset, model):
+    """A classifier's or localiser's training seed (``models.training.replica`` k > 0: the
+    k-th other seed, for the reruns of stats.replicate_seeds)."""
+    replica = config["models"]["training"]["replica"]
+    extra = [f"replica{replica}"] if replica else []
+    return derive_seed(SEED, "train", dataset, model, *extra)
+
+
 def method_params(method):
     return dict(config["saliency"]["params"].get(method, {}))
 
 
-def noise_seed(dataset, method):
-    """Noise seed of a method's maps: the same for every model of a dataset, so replicates,
-    architectures and randomization steps are compared under the same noise draws."""
-    return derive_seed(SEED, "saliency", dataset, method)
+def noise_seed(dataset, model, method, step=TRAINED):
+    """Noise seed of a method's maps (config key saliency.noise: independent per model and
+    step, or common to all)."""
+    return seeds.noise_seed(SEED, dataset, model, method, step, config["saliency"]["noise"])
 
 
 def model_arch(model):
@@ -235,6 +308,13 @@ def agreement_pairs():
     return pairs
 
 
+def stability_files():
+    """Dataset -> verdict_stability.csv when stats.replicate_seeds > 0, else {}."""
+    if not config["stats"]["replicate_seeds"]:
+        return {}
+    return {ds: P("stability", dataset=ds, ext="csv") for ds in DATASETS}
+
+
 def all_targets():
     targets = []
     for ds in DATASETS:
@@ -251,6 +331,7 @@ def all_targets():
         ]
         targets += [P("saliency_panel", dataset=ds, model=m) for m in MODELS]
         targets += list(P.stats_files(ds).values())
+        targets += [P("stats", dataset=ds, name="table1", ext=x) for x in ("csv", "md")]
         targets += [P("figure", dataset=ds, name=name) for name in FIGURES]
         for m in RANDOMIZED:
             targets += [
@@ -258,6 +339,8 @@ def all_targets():
                 for s in step_names(m)
                 for x in METHODS
             ]
+    if stability_files():
+        targets += [P("stability", dataset=ds, ext="md") for ds in DATASETS]
     targets.append(P.summary)
     return targets
 
@@ -267,6 +350,7 @@ METRIC_PARAMS = dict(
     topk_fraction=config["metrics"]["topk_fraction"],
     ssim_window=config["metrics"]["ssim_window"],
     ssim_data_range=config["metrics"]["ssim_data_range"],
+    ranking_map=config["metrics"]["ranking_map"],
 )
 TABLE_TITLES = {
     "verdicts": "all verdicts",
@@ -274,24 +358,26 @@ TABLE_TITLES = {
     "table2": "Table 2 (utility)",
     "table3": "Table 3 (randomization)",
     "table4": "Table 4 (repeatability, reproducibility)",
+    "comparisons": "further contrasts",
     "utility_by_model": "utility of every classifier",
 }
 
 
 def map_task(dataset, model, method, step=None):
-    """The ``MapTask`` fields of one method's maps and sidecar (randomization: at ``step``)."""
+    """The ``MapTask`` fields of one method's maps, raw maps and sidecar (randomization: at
+    ``step``)."""
     where = dict(dataset=dataset, model=model, method=method)
-    if step is None:
-        out_maps, out_json = P("saliency_maps", **where), P("saliency_meta", **where)
-    else:
-        out_maps = P("random_maps", step=step, **where)
-        out_json = P("random_meta", step=step, **where)
+    kind = "saliency" if step is None else "random"
+    if step is not None:
+        where["step"] = step
     return {
         "method": method,
         "params": method_params(method),
-        "seed": noise_seed(dataset, method),
-        "out_maps": out_maps,
-        "out_json": out_json,
+        "seed": noise_seed(dataset, model, method, step or TRAINED),
+        "noise": config["saliency"]["noise"],
+        "out_maps": P(f"{kind}_maps", **where),
+        "out_raw": P(f"{kind}_raw", **where),
+        "out_json": P(f"{kind}_meta", **where),
     }
 
 
@@ -305,9 +391,10 @@ def randomize_tasks(dataset, model, steps, methods):
 
 
 def map_files(dataset, model, method, step=None):
-    """{"maps": stack, "meta": sidecar} of one method's maps (randomization: at ``step``)."""
+    """{"maps", "raw", "meta"}: one method's maps, raw maps and sidecar (randomization: at
+    ``step``)."""
     task = map_task(dataset, model, method, step)
-    return {"maps": task["out_maps"], "meta": task["out_json"]}
+    return {"maps": task["out_maps"], "raw": task["out_raw"], "meta": task["out_json"]}
 
 
 def method_map_files(wildcards):
@@ -373,6 +460,14 @@ def randomized_model():
     return RANDOMIZED[0] if RANDOMIZED else None
 
 
+def final_step():
+    """The randomized model's last configured cascade step: where the randomization verdict
+    and the trained-vs-random utility are read."""
+    model = randomized_model()
+    steps = step_names(model, CASCADE) if model else []
+    return steps[-1] if steps else None
+
+
 def high_baseline_model(dataset):
     return baselines(dataset)[0] if baselines(dataset) else None
 
@@ -426,3 +521,24 @@ def _figure(name):
         subcategory="{dataset}",
         labels={"dataset": "{dataset}", "figure": name.replace("_", " ")},
     )
+
+
+# ---------------------------------------------------------------- verdict stability
+REPLICAS = list(range(1, config["stats"]["replicate_seeds"] + 1))
+
+
+def replica_config(k):
+    """The config of rerun k: this config with the k-th other training seeds."""
+    import copy
+
+    cfg = copy.deepcopy(config)
+    cfg["results"] = P("replica", replica=k)
+    cfg["models"]["training"]["replica"] = k
+    cfg["stats"]["replicate_seeds"] = 0
+    return cfg
+
+
+def replica_verdicts(k="{replica}"):
+    """Dataset -> the verdicts of rerun ``k`` (default: the ``{replica}`` wildcard)."""
+    sub = Paths(P("replica", replica=k))
+    return {ds: sub("stats", dataset=ds, name="verdicts", ext="csv") for ds in DATASETS}

@@ -16,6 +16,8 @@ rule stats:
     params:
         primary=primary_model(),
         randomized=randomized_model(),
+        final_step=final_step(),
+        architectures=agreement_pairs().get(AGREEMENT_KINDS[1]),
         high=lambda wc: high_baseline_model(wc.dataset),
         utility_metric=config["stats"]["utility_metric"],
         alpha=config["stats"]["alpha"],
@@ -57,6 +59,8 @@ rule summary:
         verdicts=expand(P("stats", name="verdicts", ext="csv"), dataset=DATASETS),
         by_model=expand(P("stats", name="utility_by_model", ext="csv"), dataset=DATASETS),
         figures=expand(P.figure, dataset=DATASETS, name=FIGURES),
+        classifiers=expand(P.classifiers, dataset=DATASETS),
+        stability=lambda wc: list(stability_files().values()),
     output:
         report(
             P.summary,
@@ -78,5 +82,42 @@ rule summary:
         verdicts={ds: P("stats", dataset=ds, name="verdicts", ext="csv") for ds in DATASETS},
         by_model={ds: P("stats", dataset=ds, name="utility_by_model", ext="csv") for ds in DATASETS},
         figures={ds: {n: P("figure", dataset=ds, name=n) for n in FIGURES} for ds in DATASETS},
+        classifiers={ds: P("classifiers", dataset=ds) for ds in DATASETS},
+        stability=lambda wc: stability_files() or None,
+        settings=dict(
+            ssim_data_range=config["metrics"]["ssim_data_range"],
+            ranking_map=config["metrics"]["ranking_map"],
+            noise=config["saliency"]["noise"],
+            explain=config["saliency"]["explain"],
+        ),
     script:
         "../scripts/summary.py"
+
+
+rule methods_table:
+    input:
+        lambda wc: [map_files(wc.dataset, primary_model(), m)["meta"] for m in METHODS],
+    output:
+        csv=report(
+            P("stats", name="table1", ext="csv"),
+            caption="../report/table1.rst",
+            category="Tables",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "table": "Table 1 (methods as run)", "format": "csv"},
+        ),
+        md=P("stats", name="table1", ext="md"),
+    log:
+        P.log("methods_table", "{dataset}"),
+    benchmark:
+        P.benchmark("methods_table", "{dataset}")
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        model=primary_model(),
+        sidecars=lambda wc: {m: map_files(wc.dataset, primary_model(), m)["meta"] for m in METHODS},
+    script:
+        "../scripts/methods_table.py"

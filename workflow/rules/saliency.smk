@@ -7,6 +7,7 @@ if config["saliency"]["jobs"] == "per_method":
             positives=P.positives,
         output:
             maps=P.saliency_maps,
+            raw=P.saliency_raw,
             meta=P.saliency_meta,
         log:
             P.log("saliency", "{dataset}", "{model}", "{method}"),
@@ -22,8 +23,6 @@ if config["saliency"]["jobs"] == "per_method":
             runtime=240,
             gpu=1,
         params:
-            method_params=lambda wc: method_params(wc.method),
-            seed=lambda wc: noise_seed(wc.dataset, wc.method),
             layer=lambda wc: gradcam_layer(wc.model),
             size=config["image_size"],
             batch_size=config["saliency"]["batch_size"],
@@ -41,6 +40,7 @@ else:
             positives=P.positives,
         output:
             maps=expand(P.saliency_maps, method=METHODS, allow_missing=True),
+            raw=expand(P.saliency_raw, method=METHODS, allow_missing=True),
             meta=expand(P.saliency_meta, method=METHODS, allow_missing=True),
         log:
             P.log("saliency", "{dataset}", "{model}", "all_methods"),
@@ -54,8 +54,6 @@ else:
             runtime=480,
             gpu=1,
         params:
-            method_params={m: method_params(m) for m in METHODS},
-            seed=lambda wc: {m: noise_seed(wc.dataset, m) for m in METHODS},
             layer=lambda wc: gradcam_layer(wc.model),
             size=config["image_size"],
             batch_size=config["saliency"]["batch_size"],
@@ -105,6 +103,7 @@ if config["randomization"]["jobs"] == "per_method":
             positives=P.positives,
         output:
             maps=P.random_maps,
+            raw=P.random_raw,
             meta=P.random_meta,
         log:
             P.log("randomize", "{dataset}", "{model}", "{step}", "{method}"),
@@ -124,7 +123,6 @@ if config["randomization"]["jobs"] == "per_method":
         params:
             arch=lambda wc: model_arch(wc.model),
             steps=lambda wc: [wc.step],
-            method_params=lambda wc: method_params(wc.method),
             seed=lambda wc: derive_seed(SEED, "randomize", wc.dataset, wc.model),
             layer=lambda wc: gradcam_layer(wc.model),
             size=config["image_size"],
@@ -152,6 +150,12 @@ else:
                     method=METHODS,
                     allow_missing=True,
                 ),
+                raw=expand(
+                    P("random_raw", model=_model),
+                    step=step_names(_model),
+                    method=METHODS,
+                    allow_missing=True,
+                ),
                 meta=expand(
                     P("random_meta", model=_model),
                     step=step_names(_model),
@@ -172,7 +176,6 @@ else:
             params:
                 arch=model_arch(_model),
                 steps=step_names(_model),
-                method_params={m: method_params(m) for m in METHODS},
                 seed=lambda wc, _m=_model: derive_seed(SEED, "randomize", wc.dataset, _m),
                 layer=gradcam_layer(_model),
                 size=config["image_size"],

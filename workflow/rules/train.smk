@@ -1,5 +1,6 @@
 rule train_classifier:
     input:
+        unpack(weights_input),
         images=P.images,
         index=P.index,
         split=P.split,
@@ -32,8 +33,8 @@ rule train_classifier:
         arch=lambda wc: MODELS[wc.model]["arch"],
         size=config["image_size"],
         training=config["models"]["training"],
-        weights=lambda wc: config["models"]["weights"].get(MODELS[wc.model]["arch"]),
-        seed=lambda wc: derive_seed(SEED, "train", wc.dataset, wc.model),
+        init=lambda wc: initial_weights(MODELS[wc.model]["arch"])[1],
+        seed=lambda wc: train_seed(wc.dataset, wc.model),
         n_boot=config["models"]["evaluation"]["n_bootstrap"],
         eval_seed=lambda wc: derive_seed(SEED, "evaluate", wc.dataset, wc.model),
     script:
@@ -154,7 +155,7 @@ rule train_baseline:
         kind=lambda wc: wc.baseline.split("_")[0],
         size=config["image_size"],
         params=lambda wc: config["models"][wc.baseline.split("_")[0]],
-        seed=lambda wc: derive_seed(SEED, "train", wc.dataset, wc.baseline),
+        seed=lambda wc: train_seed(wc.dataset, wc.baseline),
         maps_seed=lambda wc: derive_seed(SEED, "maps", wc.dataset, wc.baseline),
     script:
         "../scripts/train_baseline.py"

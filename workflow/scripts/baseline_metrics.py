@@ -16,6 +16,8 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
         split=smk.input.split,
         baselines=p.files,
         out_csv=smk.output[0],
-        params=MetricParams(p.seed, p.topk_fraction, p.ssim_window, p.ssim_data_range),
+        params=MetricParams(
+            p.seed, p.topk_fraction, p.ssim_window, p.ssim_data_range, p.ranking_map
+        ),
         log=log,
     )

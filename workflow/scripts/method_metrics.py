@@ -17,7 +17,9 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
         agreement=p.agreement,
         out_csv=smk.output.csv,
         out_segmentations=smk.output.segmentations,
-        params=MetricParams(p.seed, p.topk_fraction, p.ssim_window, p.ssim_data_range),
+        params=MetricParams(
+            p.seed, p.topk_fraction, p.ssim_window, p.ssim_data_range, p.ranking_map
+        ),
         random_pairs=p.random_pairs,
         log=log,
     )

@@ -9,6 +9,9 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
         verdicts=dict(smk.params.verdicts),
         by_model=dict(smk.params.by_model),
         figures=dict(smk.params.figures),
+        settings=dict(smk.params.settings),
+        classifiers=dict(smk.params.classifiers),
+        stability=dict(smk.params.stability) if smk.params.stability else None,
         out=smk.output[0],
         log=log,
     )

@@ -7,7 +7,9 @@ from saliency_audit.logs import job
 with job(snakemake):  # noqa: F821 (snakemake is injected)
     smk = snakemake  # noqa: F821
     train_classifier_job(
-        **dict(smk.input.items()),
+        images=smk.input.images,
+        index=smk.input.index,
+        split=smk.input.split,
         out_model=smk.output.model,
         out_history=smk.output.history,
         out_curve=smk.output.curve,
@@ -19,6 +21,7 @@ with job(snakemake):  # noqa: F821 (snakemake is injected)
         seed=smk.params.seed,
         eval_seed=smk.params.eval_seed,
         n_boot=smk.params.n_boot,
-        weights_path=smk.params.weights,
+        weights_path=smk.input.get("weights"),
+        init=smk.params.init,
         title=f"{smk.wildcards.dataset}: {smk.wildcards.model}",
     )

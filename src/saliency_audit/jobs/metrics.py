@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from saliency_audit import io
+from saliency_audit import io, provenance
 from saliency_audit import metrics as M
 from saliency_audit.convert import read_index
 from saliency_audit.errors import InputError
@@ -39,13 +39,14 @@ from saliency_audit.vocabulary import (
     metric_names,
 )
 
-#: a map stack and its sidecar: {"maps": path.npy, "meta": path.json}
+#: a map stack, its raw attributions and its sidecar: {"maps": .npy, "raw": .npy, "meta": .json}
 MapFiles = Mapping[str, str]
 
 
-def load_maps(files: MapFiles, rows: pd.DataFrame) -> np.ndarray:
-    """A map stack as float32, checked against ``rows`` and its sidecar's image ids."""
-    path = files["maps"]
+def load_maps(files: MapFiles, rows: pd.DataFrame, key: str = "maps") -> np.ndarray:
+    """A map stack (``key="raw"``: its raw attributions) as float32, checked against ``rows``
+    and its sidecar's image ids."""
+    path = files[key]
     maps = io.load_stack(path)
     if maps.shape[0] != len(rows):
         raise InputError(f"{path}: {maps.shape[0]} maps but {len(rows)} rows are expected")
@@ -54,6 +55,19 @@ def load_maps(files: MapFiles, rows: pd.DataFrame) -> np.ndarray:
     if ids is not None and list(map(str, ids)) != rows["image_id"].astype(str).tolist():
         raise InputError(f"{files['meta']}: its image ids differ from the positive test rows")
     return np.asarray(maps, dtype=np.float32)
+
+
+def _raw(files: MapFiles, rows: pd.DataFrame, params: M.MetricParams) -> np.ndarray | None:
+    """The raw attributions when the ranking metrics read them (``metrics.ranking_map``)."""
+    return load_maps(files, rows, "raw") if params.ranking_map == "raw" else None
+
+
+def write_metrics(path, frames) -> None:
+    """The tidy rows, stamped with the commit and config hash that produced them."""
+    table = M.concat_tidy(frames)
+    for key, value in provenance.stamp().items():
+        table[key] = value
+    io.write_csv(path, table, index=False)
 
 
 def _frame(values, *, dataset, model, method, step, image_ids) -> pd.DataFrame:
@@ -84,12 +98,11 @@ def method_metrics_job(
     ids = rows["image_id"].tolist()
     sample_ids = rows.loc[sampled, "image_id"].tolist()
     gt = np.asarray(io.load_stack(masks)[rows["index"].to_numpy()]) > 0
-    mask_metrics, similarity = metric_names(compares="mask"), metric_names("similarity")
+    similarity = metric_names("similarity")
     frames, segmentations = [], {}
     maps = {m: load_maps(files, rows) for m, files in saliency.items()}
     for model, stack in maps.items():
-        ctx = M.MetricContext(params)
-        vals = M.score(mask_metrics, stack, gt, ctx)
+        vals, ctx = M.score_maps(stack, _raw(saliency[model], rows, params), gt, params)
         frames.append(
             _frame(vals, dataset=dataset, model=model, method=method, step=TRAINED, image_ids=ids)
         )
@@ -141,7 +154,8 @@ def method_metrics_job(
                 )
             )
             if step in last_cascade:
-                util = M.score(mask_metrics, stack, gt[sampled], params)
+                raw = _raw(files, sample_rows, params)
+                util, _ = M.score_maps(stack, raw, gt[sampled], params)
                 frames.append(
                     _frame(
                         util,
@@ -168,7 +182,7 @@ def method_metrics_job(
             )
         )
         log.info("%s %s (%s vs %s): mean SSIM %.3f", method, kind, a, b, np.nanmean(vals["ssim"]))
-    io.write_csv(out_csv, M.concat_tidy(frames), index=False)
+    write_metrics(out_csv, frames)
     io.write_json(
         out_segmentations,
         {
@@ -210,10 +224,9 @@ def baseline_metrics_job(
     sampled = rows["sampled"].to_numpy(bool)
     ids = rows["image_id"].tolist()
     gt = np.asarray(io.load_stack(masks)[rows["index"].to_numpy()]) > 0
-    mask_metrics = metric_names(compares="mask")
     frames = []
     avg = np.broadcast_to(average_mask(masks, index, split), gt.shape)
-    vals = M.score(mask_metrics, np.ascontiguousarray(avg), gt, params)
+    vals, _ = M.score_maps(np.ascontiguousarray(avg), None, gt, params)
     frames.append(_frame(vals, dataset=dataset, model=AVG, method=AVG, step=TRAINED, image_ids=ids))
     log.info("AVG utility: mean AUPRC %.3f", np.nanmean(vals["auprc"]))
     stacks = {}
@@ -225,7 +238,7 @@ def baseline_metrics_job(
             raise InputError(f"{files['rows']}: no map for positive test image(s) {missing[:3]}")
         stack = np.asarray(io.load_stack(files["maps"])[[pos[i] for i in ids]], np.float32)
         stacks[model] = stack
-        vals = M.score(mask_metrics, stack, gt, params)
+        vals, _ = M.score_maps(stack, None, gt, params)
         frames.append(
             _frame(vals, dataset=dataset, model=model, method=label, step=TRAINED, image_ids=ids)
         )
@@ -251,4 +264,4 @@ def baseline_metrics_job(
                 )
             )
         log.info("%s vs %s: mean SSIM %.3f", names[0], names[1], np.nanmean(sim["ssim"]))
-    io.write_csv(out_csv, M.concat_tidy(frames), index=False)
+    write_metrics(out_csv, frames)

@@ -77,6 +77,7 @@ def train_classifier_job(
     training: dict,
     seed: int,
     weights_path=None,
+    init: str = "",
     title: str = "",
     out_predictions=None,
     out_metrics=None,
@@ -107,7 +108,14 @@ def train_classifier_job(
     _write_history(history, out_history, out_curve, title or arch, "val_auroc")
     if out_predictions is not None:
         _evaluate_and_write(
-            model, data, out_model, out_predictions, out_metrics, seed=eval_seed, n_boot=n_boot
+            model,
+            data,
+            out_model,
+            out_predictions,
+            out_metrics,
+            seed=eval_seed,
+            n_boot=n_boot,
+            init=init or ("ImageNet" if weights_path else "random (trained from scratch)"),
         )
 
 
@@ -152,11 +160,12 @@ def evaluate_classifier_job(
         seed=seed,
         n_boot=n_boot,
         batch_size=batch_size,
+        init="imported",
     )
 
 
 def _evaluate_and_write(
-    model, data, model_path, out_predictions, out_metrics, *, seed, n_boot, batch_size=32
+    model, data, model_path, out_predictions, out_metrics, *, seed, n_boot, batch_size=32, init=""
 ) -> dict:
     from ..models.evaluate import evaluate_classifier
 
@@ -172,6 +181,7 @@ def _evaluate_and_write(
     )
     summary = {
         "model_path": str(model_path),
+        "init": init,
         "n_test": int(len(table)),
         "n_positive": int(table["label"].sum()),
         **summary,
@@ -319,6 +329,7 @@ def classifier_table_job(*, metrics: dict[str, str], dataset: str, out_csv) -> p
             {
                 "dataset": dataset,
                 "model": model,
+                "init": m.get("init", ""),
                 "n_test": m["n_test"],
                 "n_positive": m["n_positive"],
                 "auroc": m["auroc"],

@@ -14,12 +14,13 @@ Which rows feed which test (all per dataset):
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from saliency_audit import io
+from saliency_audit import io, provenance
 from saliency_audit import metrics as M
 from saliency_audit.errors import InputError
 from saliency_audit.figures import FIGURES
@@ -39,13 +40,14 @@ LOCALIZATION_SUMMARY = [m.name for m in METRICS.values() if m.compares == "mask"
 
 
 def load_metrics(paths) -> pd.DataFrame:
+    """The tidy rows of metric CSVs (their provenance columns left out)."""
     frames = []
     for p in paths:
         frame = pd.read_csv(p, dtype={"image_id": str, "step": str, "model": str})
         missing = set(M.COLUMNS) - set(frame.columns)
         if missing:
             raise InputError(f"{p}: missing column(s) {', '.join(sorted(missing))}")
-        frames.append(frame)
+        frames.append(frame[M.COLUMNS])
     return pd.concat(frames, ignore_index=True) if frames else M.empty_tidy()
 
 
@@ -62,6 +64,12 @@ def classifier_models(df: pd.DataFrame) -> list[str]:
     sub = df[(df["step"] == TRAINED) & ~df["method"].isin(BASELINE_LABELS)]
     sub = sub[~sub["model"].isin([AVG, *AGREEMENT_KINDS])]
     return list(dict.fromkeys(sub["model"]))
+
+
+def method_rows(df: pd.DataFrame, model: str, step: str) -> pd.DataFrame:
+    """The saliency methods' rows of ``model`` at ``step`` (no baselines)."""
+    sub = df[(df["model"] == model) & (df["step"] == step)]
+    return sub[~sub["method"].isin(BASELINE_LABELS)]
 
 
 def cascade_rows(df: pd.DataFrame, model: str) -> pd.DataFrame:
@@ -102,26 +110,123 @@ def localization_summary(df: pd.DataFrame, n_boot: int, seed: int) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+#: the statistics tables: name -> (title, the verdict parts it shows)
+TABLES = {
+    "table2": ("Table 2: localization utility as pixel AUROC", ["auc"]),
+    "table3": (
+        "Table 3: localization utility and sensitivity to cascading weight randomization",
+        ["utility", "randomization", "trained_vs_random"],
+    ),
+    "table4": ("Table 4: repeatability and reproducibility", ["agreement"]),
+    "comparisons": (
+        "Further contrasts of the paper's Results: repeatability vs reproducibility, "
+        "one architecture vs another",
+        ["repeatability_vs_reproducibility", "architectures"],
+    ),
+}
+#: the verdict parts of the scorecard (the paper's Tables 3 and 4)
+SCORECARD_PARTS = ("utility", "randomization", "trained_vs_random", "agreement")
+
+
+@dataclass(frozen=True)
+class Design:
+    """Which rows feed which test: ``primary_model`` (utility, Table 2-3), the
+    ``randomized_model`` and its ``final_step`` (the last configured cascade step, where the
+    randomization verdict and the trained-vs-random contrast are read), the first ``high_model``
+    localiser replicate, the two ``architectures`` whose utility is compared, the
+    ``utility_metric`` of the verdicts."""
+
+    primary_model: str
+    randomized_model: str | None = None
+    final_step: str | None = None
+    high_model: str | None = None
+    architectures: tuple[str, str] | None = None
+    utility_metric: str = "auprc"
+
+
+def verdict_parts(df: pd.DataFrame, design: Design, options) -> dict[str, pd.DataFrame]:
+    """Every family of verdicts of one dataset's metrics, by part name (see :data:`TABLES`)."""
+    primary_model, randomized_model = design.primary_model, design.randomized_model
+    final_step, high_model = design.final_step, design.high_model
+    architectures, utility_metric = design.architectures, design.utility_metric
+    from saliency_audit.stats import (
+        agreement_verdicts,
+        paired_verdicts,
+        randomization_verdicts,
+        utility_verdicts,
+    )
+
+    util = utility_rows(df, primary_model, TRAINED, high_model)
+    kw = dict(model=primary_model, step=TRAINED, options=options)
+    parts = {
+        "auc": utility_verdicts(util, "auroc", **kw),
+        "utility": utility_verdicts(util, utility_metric, **kw),
+    }
+    if randomized_model:
+        casc = cascade_rows(df, randomized_model)
+        parts["randomization"] = randomization_verdicts(
+            casc[casc["metric"] == "ssim"],
+            random_pair_rows(df, randomized_model)[["dataset", "method", "metric", "value"]],
+            step=final_step,
+            model=randomized_model,
+            options=options,
+        )
+        parts["trained_vs_random"] = paired_verdicts(
+            method_rows(df, randomized_model, TRAINED),
+            method_rows(df, randomized_model, final_step),
+            metric=utility_metric,
+            criterion="trained_vs_random",
+            condition="trained",
+            baseline=f"fully randomized ({final_step})",
+            options=options,
+        )
+    agree = agreement_rows(df)
+    of_methods = agree[~agree["method"].isin(BASELINE_LABELS)]
+    kinds = [k for k in AGREEMENT_KINDS if (of_methods["model"] == k).any()]
+    if kinds:
+        parts["agreement"] = agreement_verdicts(agree, kinds=kinds, options=options)
+    if len(kinds) == 2:
+        parts["repeatability_vs_reproducibility"] = paired_verdicts(
+            of_methods[of_methods["model"] == AGREEMENT_KINDS[0]],
+            of_methods[of_methods["model"] == AGREEMENT_KINDS[1]],
+            metric="ssim",
+            criterion="repeatability_vs_reproducibility",
+            condition=AGREEMENT_KINDS[0],
+            baseline=AGREEMENT_KINDS[1],
+            options=options,
+        )
+    if architectures:
+        a, b = architectures
+        parts["architectures"] = paired_verdicts(
+            method_rows(df, a, TRAINED),
+            method_rows(df, b, TRAINED),
+            metric=utility_metric,
+            criterion="architectures",
+            condition=a,
+            baseline=b,
+            options=options,
+        )
+    for name, part in parts.items():
+        part.insert(0, "part", name)
+    return parts
+
+
 def stats_job(
     *,
     dataset: str,
     metric_csvs,
-    primary_model: str,
-    randomized_model: str | None,
-    high_model: str | None,
-    utility_metric: str,
+    design: Design,
     options,
     n_bootstrap: int,
     out: dict,
     log: logging.Logger,
 ) -> None:
-    """Verdicts of every test and Tables 2-4 (CSV + Markdown) of one dataset. ``options``: the
+    """Verdicts of every test, Tables 2-4 and the further contrasts (CSV + Markdown) of one
+    dataset. ``design``: which rows feed which test; ``options``: the
     :class:`~saliency_audit.stats.TestOptions` of every family; ``out``: the
     :meth:`~saliency_audit.paths.Paths.stats_files` of the dataset."""
     from saliency_audit.stats import (
-        agreement_verdicts,
         model_utility_table,
-        randomization_verdicts,
         utility_verdicts,
         verdict_table,
         write_markdown,
@@ -129,32 +234,8 @@ def stats_job(
     )
 
     df = load_metrics(metric_csvs)
-    util = utility_rows(df, primary_model, TRAINED, high_model)
-    parts = {
-        "utility": utility_verdicts(
-            util, utility_metric, model=primary_model, step=TRAINED, options=options
-        )
-    }
-    if randomized_model:
-        casc = cascade_rows(df, randomized_model)
-        steps = list(dict.fromkeys(casc["step"]))
-        final = steps[-1]
-        parts["randomization"] = randomization_verdicts(
-            casc[casc["metric"] == "ssim"],
-            random_pair_rows(df, randomized_model)[["dataset", "method", "metric", "value"]],
-            step=final,
-            model=randomized_model,
-            options=options,
-        )
-        rand_util = utility_rows(df, randomized_model, final, None)
-        parts["random_utility"] = utility_verdicts(
-            rand_util,
-            utility_metric,
-            model=randomized_model,
-            step=final,
-            high=None,
-            options=options,
-        ).assign(criterion="randomized_utility_low")
+    parts = verdict_parts(df, design, options)
+    utility_metric, high_model = design.utility_metric, design.high_model
     by_model = pd.concat(
         [
             utility_verdicts(
@@ -174,29 +255,15 @@ def stats_job(
         out["utility_by_model_md"],
         title=f"Localization utility ({utility_metric}) of every classifier on {dataset}",
     )
-    agree = agreement_rows(df)
-    of_methods = agree.loc[~agree["method"].isin(BASELINE_LABELS), "model"]
-    kinds = [k for k in AGREEMENT_KINDS if (of_methods == k).any()]
-    if kinds:
-        parts["agreement"] = agreement_verdicts(agree, kinds=kinds, options=options)
     verdicts = pd.concat(parts.values(), ignore_index=True)
-    io.write_csv(out["verdicts_csv"], verdicts, index=False)
-    for name, keys in (
-        ("table2", ["utility"]),
-        ("table3", ["randomization", "random_utility"]),
-        ("table4", ["agreement"]),
-    ):
+    io.write_csv(out["verdicts_csv"], verdicts.assign(**provenance.stamp()), index=False)
+    for name, (title, keys) in TABLES.items():
         present = [parts[k] for k in keys if k in parts]
-        title = {
-            "table2": f"Table 2: localization utility ({utility_metric}) on {dataset}",
-            "table3": f"Table 3: sensitivity to cascading weight randomization on {dataset}",
-            "table4": f"Table 4: repeatability and reproducibility on {dataset}",
-        }[name]
         if present:
             table = verdict_table(pd.concat(present, ignore_index=True))
         else:
             table = pd.DataFrame({"note": ["not computed: the configuration has no pair"]})
-        write_table(table, out[f"{name}_csv"], out[f"{name}_md"], title=title)
+        write_table(table, out[f"{name}_csv"], out[f"{name}_md"], title=f"{title} ({dataset})")
     io.write_csv(
         out["localization_csv"],
         localization_summary(df, n_bootstrap, options.seed),
@@ -325,19 +392,111 @@ def summary_job(
     out,
     log,
     by_model: dict[str, str] | None = None,
+    settings: dict | None = None,
+    classifiers: dict[str, str] | None = None,
+    stability: dict[str, str] | None = None,
 ) -> None:
-    """``summary.md``: one scorecard per dataset (and, with ``by_model``, the utility of every
-    classifier's maps) and the figures, linked relatively. ``verdicts``, ``by_model``: dataset
-    -> CSV; ``figures``: dataset -> figure name (:data:`FIGURES`) -> PNG."""
-    from saliency_audit.summary import model_scorecard, scorecard, write_summary
+    """``summary.md``: one scorecard per dataset (the paper's Tables 3 and 4), the further
+    contrasts, (with ``by_model``) the utility of every classifier's maps, and the figures,
+    linked relatively. ``verdicts``, ``by_model``: dataset -> CSV; ``figures``: dataset ->
+    figure name (:data:`FIGURES`) -> PNG; ``settings`` and ``classifiers`` (dataset ->
+    ``classifiers.csv``): what a reader must know of the run, shown first
+    (:func:`~saliency_audit.summary.run_notes`); ``stability``: dataset -> its
+    ``verdict_stability.csv`` (reruns with other training seeds), when there are any. Utility
+    cells say how many classifiers (all replicates and architectures) give the same verdict."""
+    from saliency_audit.summary import (
+        agreement,
+        model_scorecard,
+        run_notes,
+        scorecard,
+        support_text,
+        write_summary,
+    )
+
+    stamp = provenance.stamp()
+    notes = [
+        f"Run: commit {stamp['commit']}, config hash {stamp['config_hash']} (every result "
+        "carries both; results/provenance.json has the packages, machine and times)"
+    ]
+    if settings is not None:
+        tables = {ds: pd.read_csv(p) for ds, p in (classifiers or {}).items()}
+        notes += run_notes(settings, tables)
 
     sections, figs = [], []
     for ds, path in verdicts.items():
-        body = scorecard(pd.read_csv(path), dataset=ds)
+        v = pd.read_csv(path)
+        card = v[v["part"].isin(SCORECARD_PARTS)]
+        support: dict = {}
         if by_model is not None:
-            body += "\n" + model_scorecard(pd.read_csv(by_model[ds]))
+            models = pd.read_csv(by_model[ds])
+            per_model = [g for _, g in models.groupby("classifier", sort=False)]
+            support = support_text(agreement(card, per_model), "classifiers")
+        if stability is not None:
+            seeds = pd.read_csv(stability[ds])
+            for r in seeds.itertuples():
+                cell = (r.criterion, r.metric, r.baseline, r.target)
+                text = f"{r.agree}/{r.n} seeds"
+                support[cell] = f"{support[cell]}, {text}" if cell in support else text
+        body = scorecard(card, dataset=ds, support=support)
+        further = v[v["part"].isin(TABLES["comparisons"][1])]
+        if len(further):
+            body += "\n### Further contrasts\n\n" + scorecard(further, dataset=ds)
+        if by_model is not None:
+            body += "\n" + model_scorecard(models)
         sections.append((ds, body))
         for name, fig in figures[ds].items():
             figs.append((f"{ds}: {FIGURES[name]}", str(Path(fig))))
-    write_summary(out, sections, figs)
+    write_summary(out, sections, figs, notes=notes)
     log.info("summary of %d dataset(s) written to %s", len(verdicts), out)
+
+
+def methods_table_job(*, dataset: str, model: str, sidecars: dict[str, str], out: dict) -> None:
+    """Table 1: the saliency methods as run (parameters, gradient work, noise, Grad-CAM layer
+    and cell placement, the map recipe), read from one model's map sidecars. ``sidecars``:
+    method -> ``.json``; ``out``: ``csv`` and ``md`` paths."""
+    import json
+
+    from saliency_audit.stats import write_table
+
+    rows = []
+    for method, path in sidecars.items():
+        with open(path) as fh:
+            meta = json.load(fh)
+        params = ", ".join(f"{k}={v}" for k, v in sorted(meta["params"].items())) or "none"
+        layer = meta.get("gradcam_layer")
+        rows.append(
+            {
+                "method": method,
+                "parameters (as run)": params,
+                "gradients per image": meta["gradient_evaluations_per_image"],
+                "noise": meta.get("noise") or "",
+                "Grad-CAM layer": layer or "",
+                "map recipe": meta["recipe"],
+            }
+        )
+    table = pd.DataFrame(rows).set_index("method")
+    write_table(
+        table, out["csv"], out["md"], title=f"Table 1: saliency methods as run ({dataset}, {model})"
+    )
+
+
+def stability_job(*, dataset: str, main, replicas: list, out: dict) -> None:
+    """Per verdict of the main run (the scorecard's and the further contrasts'), how many of
+    the reruns with other training seeds (``replicas``: their verdicts CSVs) agree: a CSV row
+    per cell (``agree``, ``n``) and a Markdown scorecard with ``k/n seeds`` per cell."""
+    from saliency_audit.summary import agreement, scorecard, support_text
+
+    verdicts = pd.read_csv(main)
+    others = [pd.read_csv(p) for p in replicas]
+    counts = agreement(verdicts, others)
+    key = ["criterion", "metric", "baseline", "target"]
+    rows = verdicts[key + ["verdict"]].astype(str).assign(dataset=dataset)
+    cells = list(map(tuple, rows[key].to_numpy()))
+    rows["agree"] = [counts.get(c, (0, 0))[0] for c in cells]
+    rows["n"] = [counts.get(c, (0, 0))[1] for c in cells]
+    rows["share"] = rows["agree"] / rows["n"].where(rows["n"] > 0)
+    support = support_text(counts, "seeds")
+    io.write_csv(out["csv"], rows[["dataset", *key, "verdict", "agree", "n", "share"]])
+    text = scorecard(verdicts, dataset=dataset, support=support)
+    heading = f"## Verdict stability on {dataset}: {len(others)} other training seeds\n\n"
+    io.write_text(out["md"], heading + text)

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from saliency_audit import io
+from saliency_audit import io, provenance
 from saliency_audit.models.registry import find_gradcam_layer
+from saliency_audit.saliency.postprocess import RAW_RECIPE
 from saliency_audit.split import read_positives
 
 
@@ -30,6 +31,8 @@ class MapTask:
     out_json: str
     params: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
+    out_raw: str | None = None
+    noise: str = "independent"
 
 
 def _load(model_path, size: int, threads: int, log: logging.Logger):
@@ -81,14 +84,18 @@ def _sidecar(task: MapTask, engine, summary: dict, rows: pd.DataFrame, extra: di
         "params": engine.method.params,
         "seed": task.seed,
         "image_seed": "numpy SeedSequence([seed, stack index]) per image",
+        "noise": task.noise if engine.method.stochastic else None,
         "gradient_evaluations_per_image": engine.method.gradient_evaluations,
         **engine.method.describe(),
+        "raw_recipe": RAW_RECIPE if task.out_raw else None,
+        "raw_scale": summary["raw_scale"] if task.out_raw else None,
         "shape": [len(rows), engine.size, engine.size],
         "dtype": "float16",
         "image_ids": rows["image_id"].tolist(),
         "indices": [int(i) for i in rows["index"]],
         "seconds": round(summary["seconds"], 3),
         "maps_per_s": round(summary["maps_per_s"], 4),
+        **provenance.stamp(),
         **extra,
     }
 
@@ -115,7 +122,12 @@ def saliency_job(
     for task in tasks:
         engine = _engine(ctx, task, batch_size=batch_size)
         summary = engine.compute_maps(
-            stack, rows["index"].to_numpy(), task.out_maps, seed=task.seed, log=log.info
+            stack,
+            rows["index"].to_numpy(),
+            task.out_maps,
+            seed=task.seed,
+            out_raw=task.out_raw,
+            log=log.info,
         )
         log.info(
             "%s: %d maps in %.1f s (%.3g maps/s, %d traces)",
@@ -184,6 +196,7 @@ def randomize_job(
                     rows["index"].to_numpy(),
                     task.out_maps,
                     seed=task.seed,
+                    out_raw=task.out_raw,
                     log=lambda _msg: None,
                 )
                 extra = {

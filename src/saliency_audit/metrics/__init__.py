@@ -25,7 +25,7 @@ from saliency_audit.metrics.attribution import (
     relevance_rank_accuracy,
     topk_intersection,
 )
-from saliency_audit.metrics.context import MetricContext, MetricParams, score
+from saliency_audit.metrics.context import MetricContext, MetricParams, score, score_maps
 from saliency_audit.metrics.localization import (
     bootstrap_ci,
     cross_fitted_iou,
@@ -59,6 +59,7 @@ __all__ = [
     "MetricContext",
     "MetricParams",
     "score",
+    "score_maps",
     "cross_fitted_iou",
     "UTILITY_METRICS",
     "auprc_trapezoid",

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from saliency_audit.vocabulary import metric
+from saliency_audit.vocabulary import METRICS, metric, metric_names
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class MetricParams:
     topk_fraction: float = 0.05
     ssim_window: int = 7
     ssim_data_range: float = 1.0
+    ranking_map: str = "raw"
 
 
 @dataclass
@@ -50,3 +51,18 @@ def score(
     read its cache afterwards (e.g. ``ctx.cache["otsu"]``)."""
     ctx = params if isinstance(params, MetricContext) else MetricContext(params)
     return {name: np.asarray(metric(name).function(x, y, ctx), dtype=np.float64) for name in names}
+
+
+def score_maps(display, raw, masks, params: MetricParams) -> tuple[dict, MetricContext]:
+    """Every registered mask metric of a map stack against ``masks``, in registry order:
+    threshold-free ranking metrics on ``|raw|`` (the raw attributions, when given and
+    ``params.ranking_map`` is ``raw``), the others on the ``display`` maps. Returns the values
+    and the display maps' context (its cache holds the Otsu segmentation)."""
+    names = metric_names(compares="mask")
+    ranking = [n for n in names if METRICS[n].ranking]
+    on_raw = raw is not None and params.ranking_map == "raw"
+    ctx = MetricContext(params)
+    values = score([n for n in names if n not in ranking or not on_raw], display, masks, ctx)
+    if on_raw:
+        values.update(score(ranking, np.abs(np.asarray(raw, np.float32)), masks, params))
+    return {n: values[n] for n in names}, ctx

@@ -6,8 +6,8 @@
   scikit-image's convention), so a constant map gives an empty segmentation.
 - Segmentations are stored as COCO run-length encodings (pycocotools), JSON-ready.
 - ``iou``: intersection over union with the ground truth; ``pointing_hit``: the pointing
-  game (is the map's maximum inside the ground truth?).  An empty ground truth gives NaN,
-  never a hit or a zero.
+  game (is the map's maximum inside the ground truth? tied maxima share the hit).  An empty
+  ground truth gives NaN, never a hit or a zero.
 - ``bootstrap_ci``: percentile bootstrap confidence interval of a mean (1000 resamples).
 """
 
@@ -213,18 +213,19 @@ def iou_tuned(maps, masks, ctx) -> np.ndarray:
 
 
 def pointing_hit(maps, masks, ctx=None) -> np.ndarray:
-    """Pointing game per image: 1.0 if the map's maximum lies in the mask, else 0.0.
+    """Pointing game per image: does the map's maximum lie in the mask? In [0, 1].
 
-    Among several maximal pixels the first in row-major order counts (``numpy.argmax``);
-    an empty mask gives NaN, never a hit.
+    Ties share: when several pixels hold the maximum, the hit is the share of them inside the
+    mask (the expected hit when the tie is broken at random), never decided by pixel order;
+    a unique maximum scores 1.0 or 0.0. An empty mask gives NaN, never a hit.
     """
     maps, masks = _pair(maps, masks)
     out = np.empty(maps.shape[0])
     for sl in _blocks(maps.shape[0]):
         x = _as_compute_float(_map_block(maps, sl))
         gt = _mask_block(masks, sl)
-        top = np.argmax(x, axis=1)
-        hit = gt[np.arange(x.shape[0]), top].astype(np.float64)
+        top = x == x.max(axis=1, keepdims=True)
+        hit = (top & gt).sum(axis=1) / top.sum(axis=1)
         out[sl] = np.where(gt.any(axis=1), hit, np.nan)
     return out
 

@@ -69,6 +69,10 @@ class Architecture:
     blocks: tuple[tuple[str, Boundary], ...]
     supports_weights: bool = True
     description: str = ""
+    #: Keras' ImageNet weight file of the backbone (include_top=False) and where Keras
+    #: publishes it; ``models.weights: imagenet`` reads it from Keras' cache
+    imagenet_file: str | None = None
+    imagenet_url: str | None = None
 
     @property
     def block_names(self) -> list[str]:
@@ -149,8 +153,12 @@ _DENSENET_BLOCKS: tuple[tuple[str, Boundary], ...] = (
 )
 
 
-def _application(name: str, factory: str, min_size: int, gradcam_layer: str, blocks):
-    """An architecture from ``keras.applications.<factory>`` (top off, average pooling)."""
+_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications"
+
+
+def _application(name, factory, min_size, gradcam_layer, blocks, weights_url):
+    """An architecture from ``keras.applications.<factory>`` (top off, average pooling) with
+    Keras' ImageNet weight file at ``weights_url``."""
     return Architecture(
         name=name,
         build_backbone=_build_app(factory, name),
@@ -158,12 +166,28 @@ def _application(name: str, factory: str, min_size: int, gradcam_layer: str, blo
         gradcam_layer=gradcam_layer,
         blocks=blocks,
         description=f"keras.applications.{factory} (include_top=False, avg pooling)",
+        imagenet_file=weights_url.rsplit("/", 1)[-1],
+        imagenet_url=weights_url,
     )
 
 
 ARCHITECTURES: dict[str, Architecture] = {
-    "inceptionv3": _application("inceptionv3", "InceptionV3", 75, "mixed10", _INCEPTION_BLOCKS),
-    "densenet121": _application("densenet121", "DenseNet121", 32, "relu", _DENSENET_BLOCKS),
+    "inceptionv3": _application(
+        "inceptionv3",
+        "InceptionV3",
+        75,
+        "mixed10",
+        _INCEPTION_BLOCKS,
+        f"{_KERAS_WEIGHTS}/inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    ),
+    "densenet121": _application(
+        "densenet121",
+        "DenseNet121",
+        32,
+        "relu",
+        _DENSENET_BLOCKS,
+        f"{_KERAS_WEIGHTS}/densenet/densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    ),
     "tiny": Architecture(
         name="tiny",
         build_backbone=_build_tiny,
@@ -179,6 +203,40 @@ ARCHITECTURES: dict[str, Architecture] = {
         description="three-conv CNN for tests and quick runs",
     ),
 }
+
+
+def keras_cache() -> Path:
+    """Keras' download cache of model files: ``$KERAS_HOME/models`` (default ``~/.keras``)."""
+    import os
+
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models"
+
+
+def initial_weights(arch_name: str, setting) -> tuple[Path | None, str]:
+    """``(weights file or None, description)`` of an architecture's initialisation for a
+    ``models.weights`` setting: ``None``/``"none"`` (random: trained from scratch),
+    ``"imagenet"`` (Keras' own ImageNet file, from Keras' cache) or a file path. A missing
+    ImageNet file raises :class:`InputError` naming the file, where to put it and where Keras
+    publishes it (nothing is downloaded)."""
+    arch = get_architecture(arch_name)
+    if setting is None or setting == "none":
+        return None, "random (trained from scratch)"
+    if setting == "imagenet":
+        if arch.imagenet_file is None:
+            raise InputError(f"config key models.weights: {arch.name} has no ImageNet weights")
+        path = keras_cache() / arch.imagenet_file
+        if not path.is_file():
+            raise InputError(
+                f"config key models.weights asks for the ImageNet weights of {arch.name}, but "
+                f"{path} does not exist: download {arch.imagenet_url} and place it there (or "
+                f"set KERAS_HOME, or give its path as models.weights.{arch.name}); nothing is "
+                "downloaded at run time"
+            )
+        return path, f"ImageNet ({path.name})"
+    path = Path(setting)
+    if not path.is_file():
+        raise InputError(f"config key models.weights.{arch.name}: {path} not found")
+    return path, f"ImageNet ({path.name})"
 
 
 def get_architecture(name: str) -> Architecture:

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from saliency_audit.errors import InputError
-from saliency_audit.saliency.postprocess import RECIPE
+from saliency_audit.saliency.postprocess import RECIPE, postprocess_batch
 
 
 def image_seed(seed: int, index: int) -> int:
@@ -152,6 +152,11 @@ class SaliencyMethod(abc.ABC):
     def bind(self, ctx, plan: Plan) -> None:
         """Attach the model context and batching plan used by :meth:`compute`."""
         self.ctx, self.plan = ctx, plan
+
+    def display(self, raw: np.ndarray) -> np.ndarray:
+        """Raw attributions ``(B, S, S, C)`` -> display maps ``float32 (B, S, S)`` in [0, 1]
+        (the recipe :data:`~saliency_audit.saliency.postprocess.RECIPE`)."""
+        return postprocess_batch(raw)
 
     def describe(self) -> dict[str, Any]:
         """What the map sidecar records of this method beyond its name and parameters: the

@@ -6,6 +6,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from saliency_audit.io import open_memmap_atomic
 from saliency_audit.preprocess import to_model_input
 from saliency_audit.saliency.base import Plan, SaliencyMethod, image_seed
 from saliency_audit.saliency.model_functions import ModelContext
-from saliency_audit.saliency.postprocess import postprocess_batch
+from saliency_audit.saliency.postprocess import reduce_raw
 from saliency_audit.saliency.registry import get_method
 
 _log = logging.getLogger(__name__)
@@ -110,10 +111,16 @@ class SaliencyEngine:
     def maps(self, images_uint8: np.ndarray, indices: Sequence[int], *, seed: int) -> np.ndarray:
         """Post-processed maps ``float32 (B, S, S)`` in [0, 1] of ``images_uint8[indices]``
         (in memory: for small batches; :meth:`compute_maps` streams to disk)."""
+        return self.maps_and_raw(images_uint8, indices, seed=seed)[0]
+
+    def maps_and_raw(self, images_uint8: np.ndarray, indices: Sequence[int], *, seed: int):
+        """``(display maps float32 (B, S, S), raw float16 (B, S, S), raw scales (B,))`` of
+        ``images_uint8[indices]`` (see :func:`~saliency_audit.saliency.postprocess.reduce_raw`)."""
         idx = np.asarray(indices, dtype=np.int64)
         x = to_model_input(np.asarray(images_uint8[idx]))
         seeds = [image_seed(seed, i) for i in idx]
-        return postprocess_batch(self.raw(x, seeds))
+        raw = self.raw(x, seeds)
+        return (self.method.display(raw), *reduce_raw(raw))
 
     def _check_images(self, images_uint8, indices) -> np.ndarray:
         shape = tuple(images_uint8.shape)
@@ -141,9 +148,11 @@ class SaliencyEngine:
         out_path: str | os.PathLike,
         *,
         seed: int,
+        out_raw: str | os.PathLike | None = None,
         log: Callable[[str], None] | logging.Logger | None = None,
     ) -> dict[str, Any]:
-        """Write ``float16 (n, S, S)`` maps of ``images_uint8[indices]`` to ``out_path``.
+        """Write ``float16 (n, S, S)`` maps of ``images_uint8[indices]`` to ``out_path`` (and,
+        with ``out_raw``, their raw attributions: ``summary["raw_scale"]`` holds the scales).
 
         ``images_uint8``: ``uint8 (N, S, S)`` (a memory map is fine: rows are read one chunk
         at a time); ``indices``: ``n`` row numbers (``None``: all rows), map ``k`` belongs to
@@ -165,10 +174,17 @@ class SaliencyEngine:
         )
         t0 = time.perf_counter()
         next_report = 0.1
-        with open_memmap_atomic(out_path, (n, self.size, self.size), np.float16) as out:
+        shape = (n, self.size, self.size)
+        scales = np.zeros(n)
+        raw_file = open_memmap_atomic(out_raw, shape, np.float16) if out_raw else nullcontext()
+        with open_memmap_atomic(out_path, shape, np.float16) as out, raw_file as raw_out:
             for start in range(0, n, plan.images):
                 chunk = idx[start : start + plan.images]
-                out[start : start + chunk.size] = self.maps(images_uint8, chunk, seed=seed)
+                maps, raw, scale = self.maps_and_raw(images_uint8, chunk, seed=seed)
+                out[start : start + chunk.size] = maps
+                scales[start : start + chunk.size] = scale
+                if raw_out is not None:
+                    raw_out[start : start + chunk.size] = raw
                 done = start + chunk.size
                 if done >= next_report * n or done == n:
                     rate = done / max(time.perf_counter() - t0, 1e-9)
@@ -185,4 +201,5 @@ class SaliencyEngine:
             "images_per_chunk": plan.images,
             "batch": plan.batch,
             "traces": self.trace_count,
+            "raw_scale": [float(v) for v in scales],
         }

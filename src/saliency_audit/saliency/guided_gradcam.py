@@ -7,7 +7,7 @@ import numpy as np
 from saliency_audit.saliency.base import SaliencyMethod
 from saliency_audit.saliency.gradcam import GRIDS, GradCam, describe_grid
 from saliency_audit.saliency.guided_backprop import GuidedBackprop
-from saliency_audit.saliency.postprocess import postprocess, postprocess_batch
+from saliency_audit.saliency.postprocess import minmax_batch, postprocess, postprocess_batch
 
 
 class GuidedGradCam(SaliencyMethod):
@@ -18,17 +18,36 @@ class GuidedGradCam(SaliencyMethod):
     """
 
     name = "GGCAM"
-    defaults: dict = {"grid": "receptive_field"}  # how GCAM's grid is upsampled
-    choices = {"grid": GRIDS}
+    #: ``grid``: how GCAM's grid is upsampled; ``scaling``: of the product, ``percentile`` (the
+    #: recipe of every map: 99th-percentile clip, [0, 1]) or ``minmax`` (no clip, as the
+    #: paper's code)
+    defaults: dict = {"grid": "receptive_field", "scaling": "percentile"}
+    choices = {"grid": GRIDS, "scaling": ("percentile", "minmax")}
     kinds = ("guided", "gradcam")
 
     def __init__(self, **params):
         super().__init__(**params)
         self._gbp, self._gcam = GuidedBackprop(), GradCam(grid=self._params["grid"])
 
+    def display(self, raw: np.ndarray) -> np.ndarray:
+        if self._params["scaling"] == "minmax":
+            return minmax_batch(raw)
+        return super().display(raw)
+
     def describe(self) -> dict:
         ctx, _ = self._require_bound()
-        return describe_grid(self, self._gcam.alignment(ctx))
+        out = describe_grid(self, self._gcam.alignment(ctx))
+        if self._params["scaling"] == "minmax":
+            out["recipe"] = (
+                "Guided Grad-CAM: the product of the GBP map and the Grad-CAM map, each made by "
+                f"the recipe below, then min-max scaled to [0, 1] without a clip. {out['recipe']}"
+            )
+        else:
+            out["recipe"] = (
+                "Guided Grad-CAM: the product of the GBP map and the Grad-CAM map, each made "
+                f"by the recipe below, then the recipe again. {out['recipe']}"
+            )
+        return out
 
     @property
     def gradient_evaluations(self) -> int:

@@ -43,6 +43,39 @@ def postprocess(raw: np.ndarray, percentile: float = PERCENTILE) -> np.ndarray:
     return np.clip((image_2d - vmin) / (vmax - vmin), 0.0, 1.0).astype(np.float32)
 
 
+def minmax_batch(raw: np.ndarray) -> np.ndarray:
+    """``(B, S, S[, C])`` -> ``float32 (B, S, S)``: sum of |values| over channels, min-max
+    scaled to [0, 1] per map without a percentile clip (a constant map gives zeros)."""
+    raw = np.asarray(raw, dtype=np.float64)
+    x = np.abs(raw).sum(axis=-1) if raw.ndim == 4 else np.abs(raw)
+    x = np.where(np.isfinite(x), x, 0.0)
+    lo = x.min(axis=(1, 2), keepdims=True)
+    span = x.max(axis=(1, 2), keepdims=True) - lo
+    out = np.divide(x - lo, span, out=np.zeros_like(x), where=span > 0)
+    return out.astype(np.float32)
+
+
+#: how ``{method}_raw.npy`` is made from the raw attributions (recorded in each sidecar)
+RAW_RECIPE = (
+    "raw attributions summed over the 3 input channels with their sign (the channels repeat "
+    "the grayscale image, so this is the attribution to the grayscale pixel), divided by the "
+    "image's largest |value| (raw_scale in the sidecar; an all-zero map stays 0) -> float16 "
+    "in [-1, 1]; ranking metrics read |raw|"
+)
+
+
+def reduce_raw(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(B, S, S[, C])`` raw attributions -> ``(float16 (B, S, S) in [-1, 1], (B,) scales)``:
+    the signed sum over channels divided by its largest |value| per image (see
+    :data:`RAW_RECIPE`); ``stored * scale`` is the channel sum."""
+    raw = np.asarray(raw, dtype=np.float64)
+    r = raw.sum(axis=-1) if raw.ndim == 4 else raw
+    r = np.where(np.isfinite(r), r, 0.0)
+    scale = np.abs(r).max(axis=(1, 2))
+    safe = np.where(scale > 0, scale, 1.0)
+    return (r / safe[:, None, None]).astype(np.float16), scale
+
+
 def postprocess_batch(raw: np.ndarray, percentile: float = PERCENTILE) -> np.ndarray:
     """``(B, S, S[, C])`` raw attributions -> ``float32 (B, S, S)``, one map at a time."""
     raw = np.asarray(raw)

@@ -22,6 +22,7 @@ from .verdict import (
     agreement_verdicts,
     apply_verdicts,
     decide,
+    paired_verdicts,
     randomization_verdicts,
     utility_verdicts,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "contrasts",
     "decide",
     "model_utility_table",
+    "paired_verdicts",
     "randomization_verdicts",
     "sample_contrasts",
     "utility_verdicts",

@@ -139,6 +139,31 @@ def contrasts(
     return _run(sub, str(metric), targets, specs, method_baselines, opts, n_dropped, what)
 
 
+def paired_contrasts(
+    df: pd.DataFrame,
+    metric: str,
+    pairs: Sequence[tuple[str, str]],
+    options: TestOptions | None = None,
+    **overrides: Any,
+) -> pd.DataFrame:
+    """One contrast per ``(target, baseline)`` pair of method labels in ``df`` (paired on the
+    images both have), all in one family and one mixed model. Same columns as
+    :func:`contrasts`."""
+    opts = TestOptions.of(options, **overrides)
+    what = f"metrics table (metric {metric!r})"
+    sub, n_dropped = metric_rows(df, metric, what)
+    if not pairs:
+        raise InputError(f"{what}: no pairs to compare")
+    present = set(sub["method"])
+    missing = sorted({m for pair in pairs for m in pair} - present)
+    if missing:
+        raise InputError(f"{what}: no rows for method(s) {', '.join(missing)} in column 'method'")
+    specs = [_Spec(str(a), str(b), "method") for a, b in pairs]
+    targets = list(dict.fromkeys(s.target for s in specs))
+    bases = list(dict.fromkeys(s.baseline for s in specs))
+    return _run(sub, str(metric), targets, specs, bases, opts, n_dropped, what)
+
+
 def sample_contrasts(
     df: pd.DataFrame,
     metric: str,

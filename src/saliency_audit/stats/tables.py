@@ -61,17 +61,22 @@ def cell_text(row: pd.Series | dict, digits: int = 2) -> str:
     )
 
 
-def criterion_label(criterion: str, metric: str, baseline: str, step: str = "") -> str:
-    """Human column label, e.g. ``AUPRC vs AVG``, ``randomization (SSIM at stem)``,
-    ``repeatability vs 0.5``."""
+def criterion_label(
+    criterion: str, metric: str, baseline: str, step: str = "", condition: str = ""
+) -> str:
+    """Human label of one criterion, e.g. ``Utility vs AVG (AUPRC)``, ``Randomization (SSIM at
+    cascade_stem vs baseline)``, ``Repeatability vs 0.5 (SSIM)`` (tables and scorecards)."""
+    m = str(metric).upper()
     if criterion.startswith("utility"):
-        return f"utility {metric.upper()} vs {baseline}"
+        return f"Utility vs {baseline} ({m})"
     if criterion == "randomization":
-        return f"randomization ({metric.upper()} at {step})" if step else "randomization"
-    if criterion.startswith("randomized_utility"):
-        return f"fully randomized model: utility {metric.upper()} vs {baseline}"
-    kind = criterion.rsplit("_", 1)[0]
-    return f"{kind} {metric.upper()} vs {baseline}"
+        return f"Randomization ({m} at {step} vs baseline)" if step else f"Randomization ({m})"
+    if criterion in ("trained_vs_random", "architectures"):
+        return f"Utility, {condition} vs {baseline} ({m})"
+    if criterion == "repeatability_vs_reproducibility":
+        return f"Repeatability vs reproducibility ({m})"
+    kind = criterion.rsplit("_", 1)[0].capitalize()
+    return f"{kind} vs {baseline} ({m})"
 
 
 def _column_key(row) -> tuple:
@@ -94,9 +99,8 @@ def verdict_table(
     if verdicts.empty:
         raise InputError("verdicts table: no rows")
     v = verdicts.copy()
-    if "step" not in v.columns:
-        v["step"] = ""
-    v["step"] = v["step"].fillna("").astype(str)
+    for col in ("step", "condition"):
+        v[col] = v[col].fillna("").astype(str) if col in v.columns else ""
     datasets = list(dict.fromkeys(v["dataset"].astype(str)))
     columns: list[tuple] = []
     labels: dict[tuple, str] = {}
@@ -108,7 +112,11 @@ def verdict_table(
             key = (ds, k["criterion"], k["metric"], k["baseline"])
             columns.append(key)
             labels[key] = f"{ds}: " + criterion_label(
-                k["criterion"], str(k["metric"]), str(k["baseline"]), str(k["step"])
+                k["criterion"],
+                str(k["metric"]),
+                str(k["baseline"]),
+                str(k["step"]),
+                str(k.get("condition") or ""),
             )
     rows = method_order(v["target"]) if methods is None else list(methods)
     table = pd.DataFrame(

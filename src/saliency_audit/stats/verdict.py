@@ -37,7 +37,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..vocabulary import AGREEMENT_KINDS, AVG, BASELINE_LABELS, HIGH_BASELINES, LOW_SSIM
-from .compare import CONTRAST_COLUMNS, contrasts, sample_contrasts
+from .compare import CONTRAST_COLUMNS, contrasts, paired_contrasts, sample_contrasts
 from .data import check_columns, method_order, metric_rows
 from .options import TestOptions
 
@@ -48,18 +48,34 @@ FAIL = "did not pass"
 UNCERTAIN = "uncertain"
 NOT_TESTED = "not tested"
 VERDICTS = (PASS, FAIL, UNCERTAIN, NOT_TESTED)
+#: the words of a comparison that is not a trust criterion (e.g. repeatability against
+#: reproducibility): first significantly higher, lower, or no significant difference
+HIGHER, LOWER, NO_DIFFERENCE = "higher", "lower", "no significant difference"
 
 #: criterion key -> human label, in the order of the paper's tables
 CRITERIA = {
     "utility_low": "utility vs low baseline",
     "utility_high": "utility vs high baseline",
     "randomization": "randomization",
+    "trained_vs_random": "utility of the trained vs the fully randomized model",
     "repeatability_low": "repeatability vs low baseline",
     "repeatability_high": "repeatability vs high baseline",
     "reproducibility_low": "reproducibility vs low baseline",
     "reproducibility_high": "reproducibility vs high baseline",
+    "repeatability_vs_reproducibility": "repeatability vs reproducibility",
+    "architectures": "utility of one architecture vs another",
 }
-VERDICT_COLUMNS = ["criterion", *CONTRAST_COLUMNS, "step", "higher_is_better", "verdict"]
+#: criteria that compare two conditions of one method instead of testing trust: their
+#: outcome reads higher / lower / no significant difference
+COMPARISONS = ("repeatability_vs_reproducibility", "architectures")
+VERDICT_COLUMNS = [
+    "criterion",
+    *CONTRAST_COLUMNS,
+    "step",
+    "condition",
+    "higher_is_better",
+    "verdict",
+]
 
 
 def decide(
@@ -118,6 +134,7 @@ def apply_verdicts(
     ]
     out.insert(0, "criterion", criterion)
     out["step"] = step
+    out["condition"] = ""
     out["higher_is_better"] = bool(higher_is_better)
     return out[[c for c in VERDICT_COLUMNS if c in out.columns]]
 
@@ -386,6 +403,53 @@ def randomization_verdicts(
             )
         )
     return _concat(frames, n_nan)
+
+
+# --------------------------------------------------------------------------- paired conditions
+
+
+def paired_verdicts(
+    first: pd.DataFrame,
+    second: pd.DataFrame,
+    *,
+    metric: str,
+    criterion: str,
+    condition: str,
+    baseline: str,
+    options: TestOptions | None = None,
+    **overrides: Any,
+) -> pd.DataFrame:
+    """Each method under condition ``first`` against itself under ``second`` (e.g. the
+    trained model's maps against the fully randomized model's), paired on the images both
+    have, one family, one mixed model. Higher is better for ``first``; the ``condition`` and
+    ``baseline`` columns name the two conditions. A criterion in :data:`COMPARISONS` reads
+    higher / lower / no significant difference instead of pass / did not pass / uncertain.
+    """
+    what = f"{CRITERIA.get(criterion, criterion)} ({metric})"
+    a, _ = metric_rows(first, metric, what)
+    b, _ = metric_rows(second, metric, what)
+    methods = [m for m in method_order(a["method"]) if m in set(b["method"])]
+    if not methods:
+        raise InputError(f"{what}: no method has rows under both conditions")
+    tag = "\x1f" + baseline
+    keep = set(zip(a["method"], a["image_id"], strict=True)) & set(
+        zip(b["method"], b["image_id"], strict=True)
+    )
+
+    def common(rows, suffix=""):
+        hit = [(m, i) in keep for m, i in zip(rows["method"], rows["image_id"], strict=True)]
+        return rows[hit].assign(method=rows.loc[hit, "method"] + suffix)
+
+    both = pd.concat([common(a), common(b, tag)], ignore_index=True)
+    both = both.assign(model=criterion, step="")
+    table = paired_contrasts(both, metric, [(m, m + tag) for m in methods], options, **overrides)
+    table = table.assign(baseline=baseline, baseline_kind="paired condition")
+    out = apply_verdicts(table, criterion=criterion)
+    out["condition"] = condition
+    if criterion in COMPARISONS:
+        words = {PASS: HIGHER, FAIL: LOWER, UNCERTAIN: NO_DIFFERENCE}
+        out["verdict"] = out["verdict"].map(lambda v: words.get(v, v))
+    return out
 
 
 # --------------------------------------------------------------------------- agreement

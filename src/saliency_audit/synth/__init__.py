@@ -68,16 +68,29 @@ def synthesize(fmt: str, root: str | os.PathLike, params: dict, seed: int) -> di
     return writer(root, seed=seed, **params)
 
 
-def write_layout_stubs(root: str | os.PathLike, config: str | os.PathLike | None = None) -> None:
+def write_layout_stubs(
+    root: str | os.PathLike,
+    config: str | os.PathLike | None = None,
+    keras_home: str | os.PathLike | None = None,
+) -> None:
     """Small synthetic datasets at the dataset roots of ``config`` (default
     ``configs/paper.yaml``), relative to ``root``: the real layouts, enough for a dry run of
-    that config."""
+    that config. With ``keras_home``, also empty stand-ins of Keras' ImageNet weight files
+    under ``keras_home/models`` (a dry run checks that they exist, it does not read them)."""
     from pathlib import Path
 
     import yaml
+
+    from ..models.registry import ARCHITECTURES
 
     config = Path(config) if config else Path(__file__).resolve().parents[3] / "configs/paper.yaml"
     datasets = yaml.safe_load(config.read_text())["datasets"]
     for k, ds in enumerate(datasets.values()):
         params = {"n_images": 10, "positive_rate": 0.5, "size": 64}
         synthesize(ds["format"], Path(root) / ds["root"], params, seed=k)
+    if keras_home is not None:
+        folder = Path(keras_home) / "models"
+        folder.mkdir(parents=True, exist_ok=True)
+        for arch in ARCHITECTURES.values():
+            if arch.imagenet_file:
+                (folder / arch.imagenet_file).touch()
