@@ -2,8 +2,9 @@
 
 Runs the default configuration (``config.yaml``) up to one classifier's test predictions twice,
 in two temporary folders, once with ``models.training.threads: 1`` (the baseline) and once with
-``--threads`` (default 2), and compares the two ``test_predictions.csv`` (logits) and
-``history.csv``: byte-identical or not, and the largest logit difference. TensorFlow runs with
+``--threads`` (default 2), and compares the two runs: predictions byte-identical or not, the
+largest logit difference, the first epoch whose training loss differs, the restored epoch and
+the test AUROC. TensorFlow runs with
 op determinism on; what can still differ across thread counts is the order of floating-point
 reductions in its CPU kernels.
 
@@ -14,6 +15,7 @@ reductions in its CPU kernels.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -32,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def train(workdir: Path, threads: int, target: str) -> float:
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     config["models"]["training"]["threads"] = threads
+    workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir)]
@@ -50,24 +53,35 @@ def main() -> None:
     p = Paths("results")
     target = p("predictions", dataset=args.dataset, model=args.model)
     history = p("history", dataset=args.dataset, model=args.model)
+    metrics = p("test_metrics", dataset=args.dataset, model=args.model)
     runs = {}
     with tempfile.TemporaryDirectory() as tmp:
         for threads in (1, args.threads):
             workdir = Path(tmp) / f"threads{threads}"
             seconds = train(workdir, threads, target)
-            runs[threads] = (
-                (workdir / target).read_bytes(),
-                pd.read_csv(workdir / target),
-                (workdir / history).read_bytes(),
-                seconds,
-            )
-    (b1, p1, h1, s1), (b2, p2, h2, s2) = runs[1], runs[args.threads]
-    diff = np.abs(p1["logit"].to_numpy() - p2["logit"].to_numpy())
+            hist = pd.read_csv(workdir / history)
+            runs[threads] = {
+                "bytes": (workdir / target).read_bytes(),
+                "logits": pd.read_csv(workdir / target)["logit"].to_numpy(),
+                "loss": hist["loss"].to_numpy(),
+                "restored": int(hist.loc[hist["best"].astype(bool), "epoch"].iloc[-1]),
+                "auroc": json.loads((workdir / metrics).read_text())["auroc"],
+                "seconds": seconds,
+            }
+    a, b = runs[1], runs[args.threads]
+    diff = np.abs(a["logits"] - b["logits"])
+    first = (
+        int(np.flatnonzero(a["loss"] != b["loss"])[0]) + 1
+        if (a["loss"] != b["loss"]).any()
+        else None
+    )
     print(f"{args.model} on {args.dataset}: 1 thread (baseline) vs {args.threads} threads")
-    print(f"  seconds (train + data stages): {s1:.0f} vs {s2:.0f} (ratio {s2 / s1:.2f})")
-    print(f"  test_predictions.csv byte-identical: {b1 == b2}")
-    print(f"  history.csv byte-identical: {h1 == h2}")
+    print(f"  seconds (data stages + training): {a['seconds']:.0f} vs {b['seconds']:.0f}")
+    print(f"  test_predictions.csv byte-identical: {a['bytes'] == b['bytes']}")
     print(f"  largest |logit difference| over {len(diff)} test images: {diff.max():.3g}")
+    print(f"  training loss first differs at epoch: {first}")
+    print(f"  restored epoch: {a['restored']} vs {b['restored']}")
+    print(f"  test AUROC: {a['auroc']:.3f} vs {b['auroc']:.3f}")
 
 
 if __name__ == "__main__":
