@@ -100,6 +100,20 @@ def _sidecar(task: MapTask, engine, summary: dict, rows: pd.DataFrame, extra: di
     }
 
 
+def _write(engine, task: MapTask, stack, rows: pd.DataFrame, extra: dict, log) -> dict:
+    """One task's maps, raw maps and sidecar (``extra``: more sidecar fields)."""
+    summary = engine.compute_maps(
+        stack,
+        rows["index"].to_numpy(),
+        task.out_maps,
+        seed=task.seed,
+        out_raw=task.out_raw,
+        log=log,
+    )
+    io.write_json(task.out_json, _sidecar(task, engine, summary, rows, extra))
+    return summary
+
+
 def saliency_job(
     *,
     model_path,
@@ -121,14 +135,7 @@ def saliency_job(
     ctx = _context(model, gradcam_layer=layer, batch_size=batch_size, explain=explain)
     for task in tasks:
         engine = _engine(ctx, task, batch_size=batch_size)
-        summary = engine.compute_maps(
-            stack,
-            rows["index"].to_numpy(),
-            task.out_maps,
-            seed=task.seed,
-            out_raw=task.out_raw,
-            log=log.info,
-        )
+        summary = _write(engine, task, stack, rows, {}, log.info)
         log.info(
             "%s: %d maps in %.1f s (%.3g maps/s, %d traces)",
             task.method,
@@ -137,7 +144,6 @@ def saliency_job(
             summary["maps_per_s"],
             summary["traces"],
         )
-        io.write_json(task.out_json, _sidecar(task, engine, summary, rows, {}))
 
 
 def randomize_job(
@@ -189,23 +195,14 @@ def randomize_job(
                 _corr(trained_logits, logits),
             )
             for task in tasks[step.name]:
-                engine = engines[task.method]
                 ctx.sync_weights()
-                summary = engine.compute_maps(
-                    stack,
-                    rows["index"].to_numpy(),
-                    task.out_maps,
-                    seed=task.seed,
-                    out_raw=task.out_raw,
-                    log=lambda _msg: None,
-                )
                 extra = {
                     "step": step.name,
                     "kind": step.kind,
                     "blocks": list(step.blocks),
                     "randomization_seed": seed,
                 }
-                io.write_json(task.out_json, _sidecar(task, engine, summary, rows, extra))
+                _write(engines[task.method], task, stack, rows, extra, lambda _msg: None)
         ctx.sync_weights()
         log.info(
             "step %d/%d %s: %d methods in %.1f s",
