@@ -1,14 +1,18 @@
-"""Stats, figures and summary jobs: tidy metric CSVs -> verdicts, Tables 2-4, Figures 2-4.
+"""Stats, figures and summary jobs: tidy metric CSVs -> verdicts, Tables 1-4, Figures 2-4.
 
-Which rows feed which test (all per dataset):
+Which rows feed which test (all per dataset; the verdict parts of :func:`verdict_parts`, the
+tables that show them in :data:`TABLES`):
 
-- utility (Table 2, Figure 2): the primary model's ``trained`` maps of every positive test image
-  against AVG (low) and the first U-Net / RetinaNet replicate (high);
+- utility (Tables 2 and 3, Figure 2): the primary model's ``trained`` maps of every positive test
+  image against AVG (low) and the first U-Net / RetinaNet replicate (high), as pixel AUROC in
+  Table 2 and as ``stats.utility_metric`` in Table 3;
 - randomization (Table 3, Figure 3): the randomized model's cascade steps on the sample; the
   verdict compares the fully randomized step with the method's random-pair baseline; Table 3
-  adds the fully randomized model's utility against AVG;
+  adds the trained model's utility against the fully randomized model's (paired by image);
 - agreement (Table 4, Figure 4): repeatability / reproducibility SSIM on the sample against 0.5
-  and the two U-Nets / RetinaNets.
+  and the two U-Nets / RetinaNets;
+- further contrasts (``comparisons``): repeatability against reproducibility, and the utility
+  of one architecture against the other.
 """
 
 from __future__ import annotations
