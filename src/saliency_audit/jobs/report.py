@@ -240,17 +240,15 @@ def stats_job(
     df = load_metrics(metric_csvs)
     parts = verdict_parts(df, design, options)
     utility_metric, high_model = design.utility_metric, design.high_model
+
+    def model_utility(m: str) -> pd.DataFrame:
+        if m == design.primary_model:  # the scorecard's utility part: the same test
+            return parts["utility"].drop(columns="part")
+        rows = utility_rows(df, m, TRAINED, high_model)
+        return utility_verdicts(rows, utility_metric, model=m, step=TRAINED, options=options)
+
     by_model = pd.concat(
-        [
-            utility_verdicts(
-                utility_rows(df, m, TRAINED, high_model),
-                utility_metric,
-                model=m,
-                step=TRAINED,
-                options=options,
-            ).assign(classifier=m)
-            for m in classifier_models(df)
-        ],
+        [model_utility(m).assign(classifier=m) for m in classifier_models(df)],
         ignore_index=True,
     )
     io.write_csv(out["utility_by_model_csv"], by_model, index=False)
