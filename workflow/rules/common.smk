@@ -15,7 +15,7 @@ from saliency_audit import config as config_schema  # noqa: E402
 from saliency_audit import provenance  # noqa: E402
 from saliency_audit.errors import InputError  # noqa: E402
 from saliency_audit.figures import FIGURES  # noqa: E402
-from saliency_audit.formats import dataset_layout, get_format  # noqa: E402
+from saliency_audit.formats import dataset_layout, dataset_options, get_format  # noqa: E402
 from saliency_audit.paths import Paths  # noqa: E402
 from saliency_audit import seeds  # noqa: E402
 from saliency_audit.seeds import derive_seed  # noqa: E402
@@ -106,8 +106,6 @@ def _check_datasets():
                 "(e.g. 96, 128, 320)"
             )
         try:
-            from saliency_audit.formats import dataset_options
-
             dataset_options(get_format(cfg["format"]), cfg)
         except InputError as exc:
             raise WorkflowError(f"config key datasets.{ds}: {exc}")

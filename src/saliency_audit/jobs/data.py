@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from .. import io
 from .. import split as splits
 from ..convert import ConvertOptions, convert_dataset, read_boxes, read_index
-from ..formats import dataset_layout, dataset_options, get_format
+from ..formats import get_format, read_dataset
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +37,14 @@ def convert_job(
     """Read a dataset in its format's layout and convert it to the stacks and CSVs ``out``
     (``images``, ``masks``, ``index``, ``boxes``, ``summary``). ``settings``: the dataset's
     config (layout overrides and format options)."""
-    f = get_format(fmt)
-    records = f.read(Path(root), dataset_layout(f, settings), dataset_options(f, settings))
+    records = read_dataset(fmt, root, settings, settings)
     log.info(
         "%s: %d labelled images, %d positive", dataset, len(records), sum(r.label for r in records)
     )
     opts = ConvertOptions(
         size=size,
         salt=salt,
-        load_image=f.load_image,
+        load_image=get_format(fmt).load_image,
         skip_unreadable=skip_unreadable,
         allowed_modalities=None if allowed_modalities is None else frozenset(allowed_modalities),
     )

@@ -70,12 +70,6 @@ def write_metrics(path, frames) -> None:
     io.write_csv(path, table, index=False)
 
 
-def _frame(values, *, dataset, model, method, step, image_ids) -> pd.DataFrame:
-    return M.tidy_frame(
-        values, dataset=dataset, model=model, method=method, step=step, image_ids=image_ids
-    )
-
-
 def method_metrics_job(
     *,
     dataset: str,
@@ -104,7 +98,9 @@ def method_metrics_job(
     for model, stack in maps.items():
         vals, ctx = M.score_maps(stack, _raw(saliency[model], rows, params), gt, params)
         frames.append(
-            _frame(vals, dataset=dataset, model=model, method=method, step=TRAINED, image_ids=ids)
+            M.tidy_frame(
+                vals, dataset=dataset, model=model, method=method, step=TRAINED, image_ids=ids
+            )
         )
         otsu = ctx.shared("otsu", lambda s=stack: M.otsu_threshold_masks(s))
         segmentations[model] = dict(zip(ids, M.encode_coco_rle(otsu), strict=True))
@@ -130,7 +126,7 @@ def method_metrics_job(
             for a, b in zip(pairs.image_a, pairs.image_b, strict=True)
         ]
         frames.append(
-            _frame(
+            M.tidy_frame(
                 {m: pairs[m] for m in similarity},
                 dataset=dataset,
                 model=model,
@@ -144,7 +140,7 @@ def method_metrics_job(
             stack = load_maps(files, sample_rows)
             vals = M.score(similarity, trained, stack, params)
             frames.append(
-                _frame(
+                M.tidy_frame(
                     vals,
                     dataset=dataset,
                     model=model,
@@ -157,7 +153,7 @@ def method_metrics_job(
                 raw = _raw(files, sample_rows, params)
                 util, _ = M.score_maps(stack, raw, gt[sampled], params)
                 frames.append(
-                    _frame(
+                    M.tidy_frame(
                         util,
                         dataset=dataset,
                         model=model,
@@ -177,7 +173,7 @@ def method_metrics_job(
     for kind, (a, b) in agreement.items():
         vals = M.score(similarity, maps[a][sampled], maps[b][sampled], params)
         frames.append(
-            _frame(
+            M.tidy_frame(
                 vals, dataset=dataset, model=kind, method=method, step=TRAINED, image_ids=sample_ids
             )
         )
@@ -227,7 +223,9 @@ def baseline_metrics_job(
     frames = []
     avg = np.broadcast_to(average_mask(masks, index, split), gt.shape)
     vals, _ = M.score_maps(np.ascontiguousarray(avg), None, gt, params)
-    frames.append(_frame(vals, dataset=dataset, model=AVG, method=AVG, step=TRAINED, image_ids=ids))
+    frames.append(
+        M.tidy_frame(vals, dataset=dataset, model=AVG, method=AVG, step=TRAINED, image_ids=ids)
+    )
     log.info("AVG utility: mean AUPRC %.3f", np.nanmean(vals["auprc"]))
     stacks = {}
     for model, files in baselines.items():
@@ -240,7 +238,9 @@ def baseline_metrics_job(
         stacks[model] = stack
         vals, _ = M.score_maps(stack, None, gt, params)
         frames.append(
-            _frame(vals, dataset=dataset, model=model, method=label, step=TRAINED, image_ids=ids)
+            M.tidy_frame(
+                vals, dataset=dataset, model=model, method=label, step=TRAINED, image_ids=ids
+            )
         )
         log.info("%s utility: mean AUPRC %.3f", model, np.nanmean(vals["auprc"]))
     names = list(stacks)
@@ -254,7 +254,7 @@ def baseline_metrics_job(
         sample_ids = rows.loc[sampled, "image_id"].tolist()
         for kind in AGREEMENT_KINDS:
             frames.append(
-                _frame(
+                M.tidy_frame(
                     sim,
                     dataset=dataset,
                     model=kind,

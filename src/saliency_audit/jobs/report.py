@@ -435,9 +435,11 @@ def summary_job(
             support = support_text(agreement(card, per_model), "classifiers")
         if stability is not None:
             seeds = pd.read_csv(stability[ds])
-            for r in seeds.itertuples():
-                cell = (r.criterion, r.metric, r.baseline, r.target)
-                text = f"{r.agree}/{r.n} seeds"
+            counts = {
+                (r.criterion, r.metric, r.baseline, r.target): (r.agree, r.n)
+                for r in seeds.itertuples()
+            }
+            for cell, text in support_text(counts, "seeds").items():
                 support[cell] = f"{support[cell]}, {text}" if cell in support else text
         body = scorecard(card, dataset=ds, support=support)
         further = v[v["part"].isin(TABLES["comparisons"][1])]
