@@ -38,15 +38,13 @@ class GuidedGradCam(SaliencyMethod):
         ctx, _ = self._require_bound()
         out = describe_grid(self, self._gcam.alignment(ctx))
         if self._params["scaling"] == "minmax":
-            out["recipe"] = (
-                "Guided Grad-CAM: the product of the GBP map and the Grad-CAM map, each made by "
-                f"the recipe below, then min-max scaled to [0, 1] without a clip. {out['recipe']}"
-            )
+            then = "min-max scaled to [0, 1] without a clip"
         else:
-            out["recipe"] = (
-                "Guided Grad-CAM: the product of the GBP map and the Grad-CAM map, each made "
-                f"by the recipe below, then the recipe again. {out['recipe']}"
-            )
+            then = "the recipe again"
+        out["recipe"] = (
+            "Guided Grad-CAM: the product of the GBP map and the Grad-CAM map, each made by "
+            f"the recipe below, then {then}. {out['recipe']}"
+        )
         return out
 
     @property
