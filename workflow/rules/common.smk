@@ -494,6 +494,26 @@ def figure_inputs(wildcards):
     }
 
 
+def summary_files():
+    """What the summary reads, dataset -> file: ``verdicts``, ``by_model`` (utility of every
+    classifier), ``classifiers`` and ``stability`` (with stats.replicate_seeds); ``figures``:
+    dataset -> figure name -> PNG."""
+    return {
+        "verdicts": {ds: P("stats", dataset=ds, name="verdicts", ext="csv") for ds in DATASETS},
+        "by_model": {
+            ds: P("stats", dataset=ds, name="utility_by_model", ext="csv") for ds in DATASETS
+        },
+        "figures": {ds: {n: P("figure", dataset=ds, name=n) for n in FIGURES} for ds in DATASETS},
+        "classifiers": {ds: P("classifiers", dataset=ds) for ds in DATASETS},
+        "stability": stability_files(),
+    }
+
+
+def table1_sidecars(wildcards):
+    """Method -> the sidecar of the primary model's maps (Table 1 reads them)."""
+    return {m: map_files(wildcards.dataset, primary_model(), m)["meta"] for m in METHODS}
+
+
 def stats_outputs():
     """The stats rule's outputs (``{name}_{ext}`` -> path), the CSVs in the report."""
     out = {}

@@ -56,11 +56,7 @@ rule figures:
 
 rule summary:
     input:
-        verdicts=expand(P("stats", name="verdicts", ext="csv"), dataset=DATASETS),
-        by_model=expand(P("stats", name="utility_by_model", ext="csv"), dataset=DATASETS),
-        figures=expand(P.figure, dataset=DATASETS, name=FIGURES),
-        classifiers=expand(P.classifiers, dataset=DATASETS),
-        stability=lambda wc: list(stability_files().values()),
+        **{name: _flatten(files) for name, files in summary_files().items()},
     output:
         report(
             P.summary,
@@ -79,11 +75,7 @@ rule summary:
         mem_mb=2000,
         runtime=10,
     params:
-        verdicts={ds: P("stats", dataset=ds, name="verdicts", ext="csv") for ds in DATASETS},
-        by_model={ds: P("stats", dataset=ds, name="utility_by_model", ext="csv") for ds in DATASETS},
-        figures={ds: {n: P("figure", dataset=ds, name=n) for n in FIGURES} for ds in DATASETS},
-        classifiers={ds: P("classifiers", dataset=ds) for ds in DATASETS},
-        stability=lambda wc: stability_files() or None,
+        **summary_files(),
         settings=dict(
             ssim_data_range=config["metrics"]["ssim_data_range"],
             ranking_map=config["metrics"]["ranking_map"],
@@ -96,7 +88,7 @@ rule summary:
 
 rule methods_table:
     input:
-        lambda wc: [map_files(wc.dataset, primary_model(), m)["meta"] for m in METHODS],
+        lambda wc: list(table1_sidecars(wc).values()),
     output:
         csv=report(
             P("stats", name="table1", ext="csv"),
@@ -118,6 +110,6 @@ rule methods_table:
         runtime=5,
     params:
         model=primary_model(),
-        sidecars=lambda wc: {m: map_files(wc.dataset, primary_model(), m)["meta"] for m in METHODS},
+        sidecars=table1_sidecars,
     script:
         "../scripts/methods_table.py"
