@@ -5,32 +5,50 @@
 #   .ci/slurm-cluster.sh status [BASE]   # exit 0 when every daemon we started is alive
 #   .ci/slurm-cluster.sh stop   [BASE]   # cancel jobs, stop exactly our daemons, remove our symlinks
 #
-# Env: SLURM_BASE (BASE if no argument), SLURMCTLD_PORT / SLURMD_PORT (default 6817 / 6818).
+# Env: SLURM_BASE (BASE if no argument), SLURMCTLD_PORT / SLURMD_PORT (default 6817 / 6818),
+#      SLURM_CPUS (default: the machine's, at least 2) and SLURM_MEM_MB (default: the machine's
+#      less 2 GiB, at least 16384): what the node advertises; more oversubscribes it (nothing
+#      is enforced),
+#      SLURM_FAKE_GPUS (default 2; 0 = a CPU-only cluster: no GPU gres type at all, so that any
+#      --gpus request is refused at submission as on a real CPU-only cluster),
+#      SLURM_PARTITIONS (default "debug"; space-separated names, all on the one node, the first
+#      is the default partition),
+#      SLURM_ACCOUNTING (default 0; 1 = job accounting through slurmdbd and a MariaDB server of
+#      this BASE, so that sacct works, with an account SLURM_ACCOUNT (default ci_lab) for root).
 # BASE (argument, else $SLURM_BASE) holds everything: configs, munge key and socket, state,
 # logs, the fake GPU devices. Every ancestor of BASE must be searchable by all (munged runs as
 # user munge). Clients need `export SLURM_CONF=$BASE/ci-slurm-etc/slurm.conf` or the symlink below.
 #
 # What it runs: munged (own key and socket), slurmctld and slurmd in the foreground under setsid,
 # their PIDs (and kernel start times, so that a reused PID is never killed) kept in
-# $BASE/run/daemons. No slurmdbd: there is no accounting, so snakemake-executor-plugin-slurm
-# must use `slurm-status-command: squeue` (with the default `sacct` it loses track of its jobs
-# and hangs); squeue needs MinJobAge >= 3 * slurm-init-seconds-before-status-checks.
+# $BASE/run/daemons. Without SLURM_ACCOUNTING there is no slurmdbd and no accounting, so
+# snakemake-executor-plugin-slurm must use `slurm-status-command: squeue` (with the default
+# `sacct` it loses track of its jobs and hangs); squeue needs MinJobAge >= 3 *
+# slurm-init-seconds-before-status-checks. With it, mariadbd and slurmdbd run as well.
 #
 # The one change outside BASE: /etc/slurm/slurm.conf and gres.conf become symlinks into BASE,
 # because snakemake-executor-plugin-slurm-jobstep clears SLURM_CONF before its nested `srun`.
 # They are made only where the path is absent or is a symlink of ours (into some
 # .../ci-slurm-etc/, maybe from an earlier run); `stop` removes only those this BASE made.
 #
-# The node has 2 fake GPUs (gres gpu:fake:2 on character devices with the NVIDIA major number
-# and no driver) so that `--gpus=1` jobs schedule; programs see no GPU and run on the CPU.
+# The node has SLURM_FAKE_GPUS fake GPUs (gres gpu:fake:N on character devices with the NVIDIA
+# major number and no driver) so that `--gpus=1` jobs schedule; programs see no GPU and run on
+# the CPU.
 # SlurmdParameters=config_overrides lets the node advertise at least 2 CPUs and 16 GiB memory
 # (nothing is enforced: no cgroups), so the workflow's 8 GB rules schedule on small CI runners.
 set -euo pipefail
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 PACKAGES=(munge slurmctld slurmd slurm-client)
+ACCOUNTING=${SLURM_ACCOUNTING:-0}
+ACCOUNT=${SLURM_ACCOUNT:-ci_lab}
+DBD_PORT=${SLURMDBD_PORT:-6819}
+DB_PORT=${SLURM_DB_PORT:-3307}  # not 3306: never meet a MariaDB of the machine
+[ "$ACCOUNTING" = 1 ] && PACKAGES+=(mariadb-server slurmdbd)
 CMD=${1:-}
 BASE=${2:-${SLURM_BASE:-}}
+FAKE_GPUS=${SLURM_FAKE_GPUS:-2}
+read -r -a PARTITIONS <<<"${SLURM_PARTITIONS:-debug}"
 
 log() { echo "[slurm-cluster $(date +%T)] $*"; }
 die() { log "ERROR: $*" >&2; exit 1; }
@@ -137,13 +155,13 @@ Jobs' nested srun reads /etc/slurm/slurm.conf, so this cluster cannot run here."
 write_config() {
   local host cpus mem real
   host=$(hostname -s)
-  cpus=$(nproc)
+  cpus=${SLURM_CPUS:-$(nproc)}
   [ "$cpus" -ge 2 ] || cpus=2
   real=$(slurmd -C | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
-  mem=$(( ${real:-0} - 2048 ))
+  mem=${SLURM_MEM_MB:-$(( ${real:-0} - 2048 ))}
   [ "$mem" -ge 16384 ] || mem=16384
   cat >"$CONF" <<EOF
-# Written by .ci/slurm-cluster.sh: throwaway CI cluster, no accounting (no slurmdbd).
+# Written by .ci/slurm-cluster.sh: throwaway CI cluster.
 ClusterName=ci
 SlurmctldHost=${host}(127.0.0.1)
 SlurmctldPort=${SLURMCTLD_PORT:-6817}
@@ -162,23 +180,64 @@ SlurmdLogFile=$LOGS/slurmd.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/linux
-AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=1000
 ReturnToService=2
-# finished jobs stay visible to squeue this long (the plugin needs >= 3 x its init seconds)
-MinJobAge=300
+# finished jobs stay visible to squeue and scontrol this long (the plugin needs >= 3 x its init
+# seconds; the tests read every job of a whole workflow run back from scontrol)
+MinJobAge=3600
 MpiDefault=none
-GresTypes=gpu
 SlurmdParameters=config_overrides
-NodeName=${host} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${mem} Gres=gpu:fake:2 State=UNKNOWN
-PartitionName=debug Nodes=${host} Default=YES MaxTime=INFINITE State=UP
 EOF
-  # a GPU gres needs File= on character devices (a count alone is dropped by slurmd)
-  echo "NodeName=${host} Name=gpu Type=fake File=$BASE/dev/nvidia[0-1]" >"$ETC/gres.conf"
+  if [ "$ACCOUNTING" = 1 ]; then
+    cat >>"$CONF" <<EOF
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=127.0.0.1
+AccountingStoragePort=${DBD_PORT}
+# the dbd connection does not read AuthInfo: name our munge socket here as well
+AccountingStoragePass=${SOCKET}
+AccountingStorageTRES=gres/gpu
+AccountingStoreFlags=job_comment
+EOF
+    # slurmdbd reads slurmdbd.conf beside slurm.conf ($SLURM_CONF); it must be mode 600
+    cat >"$ETC/slurmdbd.conf" <<EOF
+AuthType=auth/munge
+AuthInfo=socket=${SOCKET}
+DbdHost=${host}
+DbdAddr=127.0.0.1
+DbdPort=${DBD_PORT}
+SlurmUser=root
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=${DB_PORT}
+StorageUser=slurm
+StoragePass=ci
+StorageLoc=slurm_acct_db
+PidFile=${RUN}/slurmdbd.pid
+LogFile=${LOGS}/slurmdbd.log
+EOF
+    chmod 600 "$ETC/slurmdbd.conf"
+  else
+    echo "AccountingStorageType=accounting_storage/none" >>"$CONF"
+  fi
+  local node="NodeName=${host} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${mem}"
+  if [ "$FAKE_GPUS" -gt 0 ]; then
+    echo "GresTypes=gpu" >>"$CONF"
+    echo "$node Gres=gpu:fake:${FAKE_GPUS} State=UNKNOWN" >>"$CONF"
+    # a GPU gres needs File= on character devices (a count alone is dropped by slurmd)
+    echo "NodeName=${host} Name=gpu Type=fake File=$BASE/dev/nvidia[0-$((FAKE_GPUS - 1))]" >"$ETC/gres.conf"
+  else  # CPU-only: no gres type, so sbatch refuses --gpus ("Invalid generic resource")
+    echo "$node State=UNKNOWN" >>"$CONF"
+    echo "# CPU-only cluster: no generic resources" >"$ETC/gres.conf"
+  fi
+  local part default=YES
+  for part in "${PARTITIONS[@]}"; do
+    echo "PartitionName=${part} Nodes=${host} Default=${default} MaxTime=INFINITE State=UP" >>"$CONF"
+    default=NO
+  done
 }
 
 check_traversable() {
@@ -230,12 +289,13 @@ start() {
   for i in $(seq 50); do [ -S "$SOCKET" ] && break; sleep 0.1; done
   [ -S "$SOCKET" ] || die "munged made no socket"
 
-  for i in 0 1; do  # fake GPUs: NVIDIA's character major 195, no driver behind it
+  for ((i = 0; i < FAKE_GPUS; i++)); do  # fake GPUs: NVIDIA's character major 195, no driver
     [ -c "$BASE/dev/nvidia$i" ] || mknod "$BASE/dev/nvidia$i" c 195 "$i"
   done
   write_config
   make_links
 
+  [ "$ACCOUNTING" = 1 ] && start_accounting
   launch slurmctld "$LOGS/slurmctld.out" slurmctld -D -f "$CONF"
   launch slurmd "$LOGS/slurmd.out" slurmd -D -f "$CONF"
   local state="" name pid st
@@ -248,8 +308,33 @@ start() {
     sleep 0.2
   done
   [ "$state" = idle ] || die "node is '${state:-unknown}', not idle, after 30 s"
+  if [ "$ACCOUNTING" = 1 ]; then
+    sacctmgr -i add account "$ACCOUNT" Description=ci Organization=ci >/dev/null
+    sacctmgr -i add user root Account="$ACCOUNT" >/dev/null
+    log "accounting: sacct works; account $ACCOUNT for root"
+  fi
   trap - EXIT
   log "up: $(sinfo -h -o '%P %a %D %T %N %G'); export SLURM_CONF=$CONF"
+}
+
+# MariaDB (own data dir, socket and port) and slurmdbd, and the cluster registered with them
+start_accounting() {
+  local db=$BASE/mysql dbrun=$BASE/mysql-run i
+  mkdir -p "$db" "$dbrun"
+  chown mysql:mysql "$db" "$dbrun"
+  mariadb-install-db --no-defaults --user=mysql --datadir="$db" --auth-root-authentication-method=socket \
+    >"$LOGS/mariadb-install.out" 2>&1 || die "mariadb-install-db failed: $(tail -n 20 "$LOGS/mariadb-install.out")"
+  launch mariadbd "$LOGS/mariadbd.out" mariadbd --no-defaults --user=mysql --datadir="$db" \
+    --socket="$dbrun/mysqld.sock" --pid-file="$dbrun/mysqld.pid" --port="$DB_PORT" \
+    --bind-address=127.0.0.1 --skip-name-resolve --log-error="$LOGS/mariadbd.log"
+  for i in $(seq 100); do [ -S "$dbrun/mysqld.sock" ] && break; sleep 0.1; done
+  mariadb --no-defaults --socket="$dbrun/mysqld.sock" -uroot -e \
+    "CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY 'ci';
+     GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1'; FLUSH PRIVILEGES;" ||
+    die "cannot create the slurm database user"
+  launch slurmdbd "$LOGS/slurmdbd.out" slurmdbd -D
+  for i in $(seq 100); do sacctmgr -n list cluster >/dev/null 2>&1 && break; sleep 0.2; done
+  sacctmgr -i add cluster ci >/dev/null || die "sacctmgr add cluster failed"
 }
 
 show_logs() {
@@ -270,7 +355,7 @@ status() {
     n=$((n + 1))
     if alive "$name" "$pid" "$st"; then echo "$name: running (pid $pid)"; else echo "$name: NOT running"; ok=1; fi
   done <"$DAEMONS"
-  [ "$n" -eq 3 ] || ok=1
+  [ "$n" -ge 3 ] || ok=1
   [ "$ok" -ne 0 ] || sinfo -N -o '%N %P %T %G %c %m' || ok=1
   return $ok
 }
@@ -289,7 +374,8 @@ stop() {
       done
     fi
     mapfile -t lines <"$DAEMONS"
-    for ((i = ${#lines[@]} - 1; i >= 0; i--)); do  # reverse start order: slurmd, slurmctld, munged
+    # reverse start order: slurmd, slurmctld, (slurmdbd, mariadbd,) munged
+    for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
       read -r name pid st <<<"${lines[i]}"
       alive "$name" "$pid" "$st" || continue
       kill -TERM "$pid" 2>/dev/null || true

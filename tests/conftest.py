@@ -50,3 +50,23 @@ def job_counts(proc):
 @pytest.fixture(scope="session")
 def snakemake_runner():
     return run_snakemake
+
+
+FLAKY = """\
+from saliency_audit.execution import job_resources
+
+rule flaky:
+    output: "flaky.txt"
+    resources: **job_resources(mem_mb=100, runtime=5)
+    shell:
+        "if [ {resources.mem_mb} -lt 200 ]; then "
+        "echo 'killed: out of memory at {resources.mem_mb} MB' >&2; exit 1; fi; "
+        "echo {resources.mem_mb} {resources.runtime} > {output}"
+"""
+
+
+def flaky_workflow(workdir):
+    """A job that fails as an out-of-memory kill would until it is given 200 MB."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "Snakefile").write_text(FLAKY)
+    return workdir / "Snakefile"

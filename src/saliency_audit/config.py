@@ -77,6 +77,29 @@ def load_schema(path: str | Path | None = None) -> dict:
     return _resolve(yaml.safe_load(text))
 
 
+_TEXT_VALUES = {"boolean": {"true": True, "false": False}, "null": {"null": None, "~": None}}
+
+
+def _from_text(value, types):
+    """A scalar that ``snakemake --config key='{sub: 0}'`` handed over as text (Snakemake reads
+    nested values with YAML's BaseLoader, which keeps every scalar a string), as the type the
+    schema wants; unchanged where the schema takes text or nothing fits."""
+    types = [types] if isinstance(types, str) else list(types or [])
+    if not isinstance(value, str) or not types or "string" in types:
+        return value
+    for kind in types:
+        if kind in _TEXT_VALUES and value.lower() in _TEXT_VALUES[kind]:
+            return _TEXT_VALUES[kind][value.lower()]
+        try:
+            if kind == "integer":
+                return int(value)
+            if kind == "number":
+                return float(value)
+        except ValueError:
+            continue
+    return value
+
+
 def _with_defaults(validator_class):
     validate_properties = validator_class.VALIDATORS["properties"]
 
@@ -85,6 +108,8 @@ def _with_defaults(validator_class):
             for prop, sub in properties.items():
                 if "default" in sub and prop not in instance:
                     instance[prop] = copy.deepcopy(sub["default"])
+                elif prop in instance:
+                    instance[prop] = _from_text(instance[prop], sub.get("type"))
         yield from validate_properties(validator, properties, instance, schema)
 
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})

@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import io
+from .execution import SECTION as EXECUTION
 
 COMMIT_ENV = "SALIENCY_AUDIT_COMMIT"
 CONFIG_HASH_ENV = "SALIENCY_AUDIT_CONFIG_HASH"
@@ -75,8 +76,11 @@ def redacted(config: dict) -> dict:
 
 
 def config_hash(config: dict) -> str:
-    """SHA-256 (first 16 hex digits) of the validated config, keys sorted."""
-    text = json.dumps(config, sort_keys=True, default=str)
+    """SHA-256 (first 16 hex digits) of the validated config, keys sorted, without the
+    ``execution`` section (GPUs per job: where a job runs, not what it computes, so the same
+    audit on a CPU-only and on a GPU cluster records the same hash)."""
+    science = {key: value for key, value in config.items() if key != EXECUTION}
+    text = json.dumps(science, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

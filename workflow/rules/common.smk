@@ -13,6 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up 
 
 from saliency_audit import config as config_schema  # noqa: E402
 from saliency_audit import provenance  # noqa: E402
+from saliency_audit.execution import job_resources  # noqa: E402
 from saliency_audit.errors import InputError  # noqa: E402
 from saliency_audit.figures import FIGURES  # noqa: E402
 from saliency_audit.formats import dataset_layout, dataset_options, get_format  # noqa: E402
@@ -35,6 +36,17 @@ except InputError as exc:
 P = Paths(config["results"])
 DATASETS = sorted(config["datasets"])
 SEED = config["seed"]
+
+
+def cpu_job(mem_mb, runtime):
+    """resources: of a CPU job (first-attempt MB and minutes; both grow on retries)."""
+    return job_resources(mem_mb, runtime)
+
+
+def gpu_job(mem_mb, runtime):
+    """resources: of a model job: as cpu_job, plus execution.gpus GPUs (none when 0)."""
+    return job_resources(mem_mb, runtime, gpus=config["execution"]["gpus"])
+
 
 # Provenance: jobs record the commit and config hash from the environment (not as params, so a
 # new commit reruns nothing); results/provenance.json records the whole run (handlers below).

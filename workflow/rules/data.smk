@@ -9,8 +9,7 @@ rule synthesize:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        **cpu_job(mem_mb=2000, runtime=30),
     params:
         fmt=lambda wc: config["datasets"][wc.dataset]["format"],
         synthetic=lambda wc: config["datasets"][wc.dataset]["synthetic"],
@@ -36,8 +35,7 @@ rule convert:
         "../../envs/data.yaml"
     threads: config["convert"]["threads"]
     resources:
-        mem_mb=4000,
-        runtime=120,
+        **cpu_job(mem_mb=4000, runtime=120),
     params:
         fmt=lambda wc: config["datasets"][wc.dataset]["format"],
         root=lambda wc: dataset_root(wc.dataset),

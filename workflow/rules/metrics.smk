@@ -14,8 +14,7 @@ rule method_metrics:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **cpu_job(mem_mb=4000, runtime=30),
     params:
         **METRIC_PARAMS,
         files=method_map_files,
@@ -39,8 +38,7 @@ rule baseline_metrics:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **cpu_job(mem_mb=4000, runtime=30),
     params:
         **METRIC_PARAMS,
         label=lambda wc: high_baseline(config["datasets"][wc.dataset]["task"])[1],

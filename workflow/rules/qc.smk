@@ -21,8 +21,7 @@ rule qc_figure:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **cpu_job(mem_mb=2000, runtime=10),
     params:
         task=lambda wc: config["datasets"][wc.dataset]["task"],
         n_examples=config["qc"]["n_examples"],

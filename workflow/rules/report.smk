@@ -11,8 +11,7 @@ rule stats:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **cpu_job(mem_mb=4000, runtime=30),
     params:
         primary=primary_model(),
         randomized=randomized_model(),
@@ -41,8 +40,7 @@ rule figures:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **cpu_job(mem_mb=4000, runtime=30),
     params:
         maps=figure_maps,
         primary=primary_model(),
@@ -72,8 +70,7 @@ rule summary:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **cpu_job(mem_mb=2000, runtime=10),
     params:
         **summary_files(),
         settings=dict(
@@ -106,8 +103,7 @@ rule methods_table:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        **cpu_job(mem_mb=1000, runtime=5),
     params:
         model=primary_model(),
         sidecars=table1_sidecars,

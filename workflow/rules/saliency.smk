@@ -19,9 +19,7 @@ if config["saliency"]["jobs"] == "per_method":
             "../../envs/tensorflow.yaml"
         threads: config["saliency"]["threads"]
         resources:
-            mem_mb=8000,
-            runtime=240,
-            gpu=1,
+            **gpu_job(mem_mb=8000, runtime=240),
         params:
             layer=lambda wc: gradcam_layer(wc.model),
             size=config["image_size"],
@@ -50,9 +48,7 @@ else:
             "../../envs/tensorflow.yaml"
         threads: config["saliency"]["threads"]
         resources:
-            mem_mb=8000,
-            runtime=480,
-            gpu=1,
+            **gpu_job(mem_mb=8000, runtime=480),
         params:
             layer=lambda wc: gradcam_layer(wc.model),
             size=config["image_size"],
@@ -85,8 +81,7 @@ rule saliency_panel:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **cpu_job(mem_mb=2000, runtime=10),
     params:
         maps=lambda wc: {m: map_files(wc.dataset, wc.model, m)["maps"] for m in METHODS},
         n_images=config["saliency"]["panel_images"],
@@ -117,9 +112,7 @@ if config["randomization"]["jobs"] == "per_method":
             "../../envs/tensorflow.yaml"
         threads: config["saliency"]["threads"]
         resources:
-            mem_mb=8000,
-            runtime=240,
-            gpu=1,
+            **gpu_job(mem_mb=8000, runtime=240),
         params:
             arch=lambda wc: model_arch(wc.model),
             steps=lambda wc: [wc.step],
@@ -170,9 +163,7 @@ else:
                 "../../envs/tensorflow.yaml"
             threads: config["saliency"]["threads"]
             resources:
-                mem_mb=8000,
-                runtime=960,
-                gpu=1,
+                **gpu_job(mem_mb=8000, runtime=960),
             params:
                 arch=model_arch(_model),
                 steps=step_names(_model),

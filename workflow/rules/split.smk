@@ -11,8 +11,7 @@ rule split:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **cpu_job(mem_mb=1000, runtime=10),
     params:
         fractions=config["split"]["fractions"],
         seed=lambda wc: derive_seed(SEED, "split", wc.dataset),
@@ -35,8 +34,7 @@ rule sample:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        **cpu_job(mem_mb=1000, runtime=10),
     params:
         n=config["sample"]["n"],
         seed=lambda wc: derive_seed(SEED, "sample", wc.dataset),

@@ -12,8 +12,7 @@ rule replica_config:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        **cpu_job(mem_mb=500, runtime=5),
     params:
         config=lambda wc: replica_config(int(wc.replica)),
     script:
@@ -33,8 +32,7 @@ rule replica_audit:
         "../../envs/tensorflow.yaml"
     threads: os.cpu_count() or 1  # capped at --cores; the rerun runs inside this one job
     resources:
-        mem_mb=16000,
-        runtime=1440,
+        **cpu_job(mem_mb=16000, runtime=1440),
     params:
         python=sys.executable,
         snakefile=workflow.main_snakefile,
@@ -64,7 +62,6 @@ rule verdict_stability:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        **cpu_job(mem_mb=1000, runtime=5),
     script:
         "../scripts/verdict_stability.py"

@@ -26,9 +26,7 @@ rule train_classifier:
         "../../envs/tensorflow.yaml"
     threads: config["models"]["training"]["threads"]
     resources:
-        mem_mb=8000,
-        runtime=240,
-        gpu=1,
+        **gpu_job(mem_mb=8000, runtime=240),
     params:
         arch=lambda wc: MODELS[wc.model]["arch"],
         size=config["image_size"],
@@ -56,8 +54,7 @@ rule import_classifier:
         "../../envs/tensorflow.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=10,
+        **cpu_job(mem_mb=4000, runtime=10),
     params:
         size=config["image_size"],
     script:
@@ -83,9 +80,7 @@ rule evaluate_classifier:
         "../../envs/tensorflow.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
-        runtime=30,
-        gpu=1,
+        **gpu_job(mem_mb=4000, runtime=30),
     params:
         size=config["image_size"],
         n_boot=config["models"]["evaluation"]["n_bootstrap"],
@@ -113,8 +108,7 @@ rule classifier_table:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
+        **cpu_job(mem_mb=1000, runtime=5),
     params:
         metrics=classifier_metrics,
     script:
@@ -148,9 +142,7 @@ rule train_baseline:
         "../../envs/tensorflow.yaml"
     threads: config["models"]["training"]["threads"]
     resources:
-        mem_mb=8000,
-        runtime=240,
-        gpu=1,
+        **gpu_job(mem_mb=8000, runtime=240),
     params:
         kind=lambda wc: wc.baseline.split("_")[0],
         size=config["image_size"],

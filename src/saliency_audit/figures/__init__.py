@@ -19,9 +19,7 @@ median with a solid line and the mean with a dashed line.
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
+import importlib
 
 #: the per-dataset report figures (``figure`` path template's ``name``) and their captions
 FIGURES = {
@@ -32,17 +30,22 @@ FIGURES = {
     "overlays": "Example overlays",
 }
 
+# The figure functions load on first use: the workflow reads FIGURES when it parses (on every
+# cluster job too), and matplotlib, SciPy and the statistics would add over a second to that.
+_FUNCTIONS = {
+    "figure_agreement": "agreement",
+    "figure_overlays": "overlays",
+    "figure_randomization": "randomization",
+    "figure_randomization_panel": "randomization",
+    "figure_utility": "utility",
+}
 
-from .agreement import figure_agreement  # noqa: E402
-from .overlays import figure_overlays  # noqa: E402
-from .randomization import figure_randomization, figure_randomization_panel  # noqa: E402
-from .utility import figure_utility  # noqa: E402
 
-__all__ = [
-    "FIGURES",
-    "figure_agreement",
-    "figure_overlays",
-    "figure_randomization",
-    "figure_randomization_panel",
-    "figure_utility",
-]
+def __getattr__(name: str):
+    if name in _FUNCTIONS:
+        module = importlib.import_module(f".{_FUNCTIONS[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["FIGURES", *_FUNCTIONS]

@@ -14,6 +14,9 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import matplotlib
+
+matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -88,6 +88,32 @@ class DatasetFormat:
         return [k for k, v in layout.items() if k != "images" and v is not None]
 
 
+# ------------------------------------------------------------------------- lazy loaders
+# The registry is read whenever the workflow parses (every cluster job too): the DICOM reader
+# (pydicom, SciPy) and the synthetic writers load when first called, not with the registry.
+def read_dicom_image(*args, **kwargs):
+    """:func:`saliency_audit.dicom.read_image` (imported on first call)."""
+    from ..dicom import read_image
+
+    return read_image(*args, **kwargs)
+
+
+def lazy_writer(module: str, name: str) -> Callable[..., dict]:
+    """The synthetic writer ``saliency_audit.<module>.<name>``, imported on first call;
+    ``.resolve()`` gives the writer itself (its signature lists the parameters it takes)."""
+    import importlib
+
+    def resolve():
+        return getattr(importlib.import_module(f"saliency_audit.{module}"), name)
+
+    def write(*args, **kwargs):
+        return resolve()(*args, **kwargs)
+
+    write.__name__ = write.__qualname__ = name
+    write.resolve = resolve
+    return write
+
+
 # ------------------------------------------------------------------------- shared reading
 def read_label_csv(path: Path, expected: list[str] | None = None) -> pd.DataFrame:
     """A label CSV as strings (empty fields stay ``""``); with ``expected``, its header must

@@ -15,10 +15,17 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .. import dicom
 from ..errors import AnnotationError, InputError
-from ..synth.rsna import write_rsna
-from .base import Box, DatasetFormat, Record, index_files, parse_float, read_label_csv
+from .base import (
+    Box,
+    DatasetFormat,
+    Record,
+    index_files,
+    lazy_writer,
+    parse_float,
+    read_dicom_image,
+    read_label_csv,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +107,7 @@ FORMAT = DatasetFormat(
         "class_info": "stage_2_detailed_class_info.csv",
     },
     read=_read,
-    load_image=dicom.read_image,
-    synthesize=write_rsna,
+    load_image=read_dicom_image,
+    synthesize=lazy_writer("synth.rsna", "write_rsna"),
     options={"classes": ["Lung Opacity", "Normal"]},
 )

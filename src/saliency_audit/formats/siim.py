@@ -15,11 +15,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .. import dicom
 from .. import rle as rle_mod
 from ..errors import AnnotationError, InputError
-from ..synth.siim import write_siim
-from .base import DatasetFormat, Record, index_files, read_label_csv
+from .base import (
+    DatasetFormat,
+    Record,
+    index_files,
+    lazy_writer,
+    read_dicom_image,
+    read_label_csv,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +87,7 @@ FORMAT = DatasetFormat(
     description="SIIM-ACR pneumothorax: DICOMs, train-rle.csv (run-length encoded masks)",
     layout={"images": "dicom-images-train", "labels": "train-rle.csv"},
     read=_read,
-    load_image=dicom.read_image,
-    synthesize=write_siim,
+    load_image=read_dicom_image,
+    synthesize=lazy_writer("synth.siim", "write_siim"),
     options={"rle_mode": "relative"},
 )

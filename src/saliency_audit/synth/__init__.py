@@ -56,6 +56,7 @@ def synthesize(fmt: str, root: str | os.PathLike, params: dict, seed: int) -> di
     from ..formats import get_format
 
     writer = get_format(fmt).synthesize
+    writer = writer.resolve() if hasattr(writer, "resolve") else writer  # formats.lazy_writer
     allowed, required = _keywords(writer)
     params = dict(params or {})
     for key in params:
