@@ -29,7 +29,10 @@ def test_defaults_are_filled():
     assert cfg["split"]["fractions"] == {"train": 0.6, "val": 0.2, "test": 0.2}
     assert cfg["saliency"]["methods"] == method_names()  # the registry's, in its order
     siim = cfg["datasets"]["pneumothorax"]
-    assert dataset_options(get_format("siim"), siim) == {"rle_mode": "relative"}
+    assert dataset_options(get_format("siim"), siim) == {
+        "rle_mode": "relative",
+        "missing_images": "error",
+    }
 
 
 def test_registry_names_fill_the_schema():
@@ -46,7 +49,8 @@ def test_format_options_are_checked():
     with pytest.raises(InputError, match="format 'siim' has no option.*rle_mod.*rle_mode"):
         dataset_options(get_format("siim"), {"options": {"rle_mod": "absolute"}})
     assert dataset_options(get_format("siim"), {"options": {"rle_mode": "absolute"}}) == {
-        "rle_mode": "absolute"
+        "rle_mode": "absolute",
+        "missing_images": "error",
     }
 
 

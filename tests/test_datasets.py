@@ -110,3 +110,56 @@ def test_missing_files_are_named(tmp_path):
         read_dataset("siim", tmp_path)
     with pytest.raises(InputError, match="unknown dataset format"):
         read_dataset("png", tmp_path)
+
+
+def test_siim_images_outside_the_train_folder_are_found_or_counted(tmp_path, caplog):
+    """Kaggle's SIIM download keeps some labelled ids under dicom-images-test: found anywhere
+    under the root; ids with no file at all stop the conversion in one error that counts them,
+    or are skipped with missing_images: skip."""
+    images, labels = siim_layout(tmp_path, "ImageId, EncodedPixels\n")
+    test_dir = tmp_path / "dicom-images-test" / "study9" / "series9"
+    test_dir.mkdir(parents=True)
+    (test_dir / "7.7.7.dcm").touch()
+    labels.write_text("ImageId, EncodedPixels\n1.2.3, -1\n7.7.7, 5 2\n")
+    with caplog.at_level("INFO"):
+        recs = read_dataset("siim", tmp_path)
+    assert [(r.image_id, r.label) for r in recs] == [("1.2.3", 0), ("7.7.7", 1)]
+    assert recs[1].path == test_dir / "7.7.7.dcm"
+    assert "1 of 2 labelled images are not in" in caplog.text
+    labels.write_text(
+        "ImageId, EncodedPixels\n1.2.3, -1\n8.8.1, -1\n8.8.2, -1\n7.7.7, 5 2\n8.8.3, 1 1\n"
+    )
+    with pytest.raises(InputError) as info:
+        read_dataset("siim", tmp_path)
+    text = str(info.value)
+    assert "train-rle.csv: 3 of 5 labelled images have no DICOM file under" in text
+    assert "'8.8.1' (row 3), '8.8.2' (row 4), '8.8.3' (row 6)" in text
+    assert "missing_images: skip" in text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        recs = read_dataset("siim", tmp_path, options={"options": {"missing_images": "skip"}})
+    assert [r.image_id for r in recs] == ["1.2.3", "7.7.7"]
+    assert "3 of 5 labelled images have no DICOM file" in caplog.text and "skipped" in caplog.text
+    with pytest.raises(InputError, match="missing_images: 'maybe'"):
+        read_dataset("siim", tmp_path, options={"options": {"missing_images": "maybe"}})
+
+
+def test_rsna_without_class_info_keeps_every_patient_and_says_so(tmp_path, caplog):
+    rows = HEADER + "a1,,,,,0\nb2,1.0,1.0,2.0,2.0,1\nc3,,,,,0\n"
+    rsna_layout(tmp_path, rows)  # no stage_2_detailed_class_info.csv
+    for layout in (None, {"class_info": None}):  # the file absent, or class_info: null
+        caplog.clear()
+        with caplog.at_level("INFO"):
+            recs = read_dataset("rsna", tmp_path, layout)
+        assert [r.image_id for r in recs] == ["a1", "b2", "c3"]
+        assert "no class-info CSV: all 3 patients" in caplog.text
+    with pytest.raises(InputError, match="label CSV not found"):  # a named file must exist
+        read_dataset("rsna", tmp_path, {"class_info": "classes.csv"})
+    (tmp_path / "stage_2_detailed_class_info.csv").write_text(
+        "patientId,class\na1,Normal\nb2,Lung Opacity\nc3,No Lung Opacity / Not Normal\n"
+    )
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        recs = read_dataset("rsna", tmp_path)
+    assert [r.image_id for r in recs] == ["a1", "b2"]
+    assert "kept 2 of 3 patients, dropped 1" in caplog.text

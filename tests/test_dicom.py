@@ -235,6 +235,73 @@ def test_voi_lut_12bit_entries_on_16bit_data(tmp_path):
     assert_allclose(read_image(path).pixels, one_row(expected), atol=1e-6)
 
 
+def test_voi_lut_whose_descriptor_overstates_its_bits_uses_the_entries_range(tmp_path, caplog):
+    """A vendor quirk: a VOI LUT descriptor of 16 bits over 12-bit entries. Read as declared,
+    the image would span 0..0.06 (nearly black); the entries' own 12 bits make it 0..1."""
+    img = one_row([0, 1, 2, 3]).astype(np.uint16)
+    quirk = (0, 16, np.array([0, 1365, 2730, 4095]))
+    path = make_dicom(
+        tmp_path / "q.dcm", img, transfer_syntax=uid.ExplicitVRLittleEndian, voi_lut=quirk
+    )
+    with caplog.at_level(logging.WARNING):
+        out = read_image(path)
+    assert_allclose(out.pixels, one_row([0, 1365 / 4095, 2730 / 4095, 1.0]), atol=1e-6)
+    assert str(path) in caplog.text and "declares 16 bits" in caplog.text
+    # a table that merely stops short of white (15 of 16 bits) is taken as written
+    short = (0, 16, np.array([0, 10000, 20000, 30000]))
+    path = make_dicom(
+        tmp_path / "s.dcm", img, transfer_syntax=uid.ExplicitVRLittleEndian, voi_lut=short
+    )
+    assert_allclose(read_image(path).pixels, one_row([0, 10000, 20000, 30000]) / 65535, atol=1e-6)
+
+
+@pytest.mark.parametrize("photometric", ["MONOCHROME2", "MONOCHROME1"])
+def test_pixel_padding_stays_out_of_the_scaling_and_comes_out_black(tmp_path, photometric):
+    """Padding (0, the collimated border) would be the image minimum; without it the image's
+    own range 100..300 spans 0..1, and the padding pixels are black (0) in either polarity."""
+    img = one_row([0, 100, 200, 300, 0]).astype(np.uint16)
+    path = make_dicom(
+        tmp_path / "p.dcm",
+        img,
+        transfer_syntax=uid.ExplicitVRLittleEndian,
+        bits_stored=12,
+        photometric=photometric,
+        extra={"PixelPaddingValue": 0},
+    )
+    inner = np.array([0.0, 0.5, 1.0])
+    inner = inner if photometric == "MONOCHROME2" else 1.0 - inner
+    assert_allclose(read_image(path).pixels, one_row([0.0, *inner, 0.0]), atol=1e-6)
+    # a padding range (value .. range limit) and a modality LUT sequence (table path)
+    img = one_row([4095, 4090, 100, 200, 300]).astype(np.uint16)
+    extra = {"PixelPaddingValue": 4095, "PixelPaddingRangeLimit": 4090}
+    path = make_dicom(
+        tmp_path / "r.dcm",
+        img,
+        transfer_syntax=uid.ExplicitVRLittleEndian,
+        bits_stored=12,
+        extra=extra,
+    )
+    assert_allclose(read_image(path).pixels, one_row([0.0, 0.0, 0.0, 0.5, 1.0]), atol=1e-6)
+
+
+def test_presentation_lut_shape_inverse_is_honoured(tmp_path):
+    img = one_row([10, 20, 30]).astype(np.uint8)
+    plain = [0.0, 0.5, 1.0]
+    for photometric, shape, expected in [
+        ("MONOCHROME2", "IDENTITY", plain),
+        ("MONOCHROME2", "INVERSE", [1.0, 0.5, 0.0]),
+        ("MONOCHROME1", "INVERSE", [1.0, 0.5, 0.0]),  # the standard's MONOCHROME1: one inversion
+    ]:
+        path = make_dicom(
+            tmp_path / f"{photometric}_{shape}.dcm",
+            img,
+            transfer_syntax=uid.ExplicitVRLittleEndian,
+            photometric=photometric,
+            extra={"PresentationLUTShape": shape},
+        )
+        assert_allclose(read_image(path).pixels, one_row(expected), atol=1e-7), (photometric, shape)
+
+
 def test_invalid_window_falls_back_to_minmax(tmp_path, caplog):
     img = one_row([10, 20, 30]).astype(np.uint8)
     path = make_dicom(
@@ -318,6 +385,7 @@ def test_modality_filter_and_patient_id(tmp_path):
     with pytest.raises(DicomError, match="modality 'MR'") as info:
         read_image(mr)
     assert info.value.path == str(mr)
+    assert "config key convert.allowed_modalities" in str(info.value)  # what lets it in
     out = read_image(mr, allowed_modalities=None)
     assert out.modality == "MR" and out.patient_id == PHI["PatientID"]
     assert PHI["PatientID"] not in repr(out)

@@ -47,6 +47,20 @@ def test_malformed_rle_names_file_and_row(text, message):
     assert "train-rle.csv, row 17" in str(info.value)
 
 
+def test_relative_data_read_as_absolute_is_refused_with_the_row_and_the_fix():
+    """Relative (stage-1) RLE decodes under rle_mode absolute without error into a wrong mask
+    whenever a gap is shorter than the previous start; its starts then do not increase."""
+    mask = np.zeros((6, 5), np.uint8)
+    mask[1:3, 1] = mask[4, 3] = mask[0, 4] = 1
+    relative = rle.encode(mask)  # "7 2 13 1 1 1": gaps 13 and 1 after start 7
+    with pytest.raises(AnnotationError, match="do not increase") as info:
+        rle.decode(relative, (6, 5), mode="absolute", source="train-rle.csv", row=9)
+    text = str(info.value)
+    assert "train-rle.csv, row 9" in text and "rle_mode: relative" in text
+    assert "start 1 after 13" in text
+    assert (rle.decode(relative, (6, 5)) == mask).all()  # read as relative: the mask
+
+
 def test_absolute_runs_past_the_end():
     with pytest.raises(AnnotationError, match="past the end"):
         rle.decode("20 6", (5, 5), mode="absolute")

@@ -8,8 +8,12 @@ Pipeline (DICOM PS3.3 C.11 grayscale pipeline, without the presentation state):
    -openjpeg, -rle, or pydicom's own decoders otherwise).
 4. Modality LUT (Rescale Slope/Intercept or Modality LUT Sequence).
 5. VOI: the first VOI LUT Sequence item, else the first Window Center/Width (LINEAR, LINEAR_EXACT or
-   SIGMOID), mapped from its nominal output range to [0, 1]; without VOI, min-max scaling.
-6. MONOCHROME1 is inverted (``1 - x``) so that 0 is always black.
+   SIGMOID), mapped from its nominal output range to [0, 1]; without VOI, min-max scaling. A VOI
+   LUT whose descriptor declares 4 or more bits more than its entries use (a vendor quirk) is
+   scaled by the bits the entries use. Pixel Padding Value pixels (up to Pixel Padding Range
+   Limit) take no part in min-max scaling and come out black.
+6. MONOCHROME1, or Presentation LUT Shape INVERSE, is inverted (``1 - x``) so that 0 is always
+   black (for MONOCHROME1, INVERSE is how the standard spells that same meaning: one inversion).
 
 Steps 4 to 6 act on every possible stored value at once (a lookup table of 256 or 65,536 entries)
 and the image is then one table look-up, which keeps the common 8-bit case cheap.
@@ -215,7 +219,11 @@ def _to_image(
 
     modality = str(ds.get("Modality", "") or "").strip().upper()
     if allowed is not None and modality and modality not in allowed:
-        raise DicomError(path, f"modality {modality!r} is not one of the allowed {sorted(allowed)}")
+        raise DicomError(
+            path,
+            f"modality {modality!r} is not one of the allowed {sorted(allowed)} "
+            f"(config key convert.allowed_modalities: add {modality!r}, or null for any)",
+        )
 
     frames = _int(ds, "NumberOfFrames", 1) or 1
     if frames > 1:
@@ -379,13 +387,35 @@ def _modality_fn(path, ds: Dataset):
     return (lambda v: v.astype(np.float64) * slope + intercept), slope
 
 
+def _lut_top(path, table: np.ndarray, bits: int) -> float:
+    """The output value that means white for a VOI LUT: 2**bits - 1 of its descriptor, unless
+    its entries use at least 4 bits fewer than it declares (a known vendor quirk: a descriptor
+    of 16 bits over 12-bit entries would leave the image at most 1/16 bright, nearly black);
+    then the top of the bits the entries use. A table that merely stops short of white (entries
+    within 3 bits of the declared depth) is taken as written."""
+    peak = float(table.max())
+    used = max(int(peak).bit_length(), 1)
+    if bits <= 0 or used <= bits - 4:
+        if bits > 0:
+            log.warning(
+                "%s: VOI LUT descriptor declares %d bits but its entries use %d (largest %d): "
+                "scaling by the entries' range",
+                path,
+                bits,
+                used,
+                int(peak),
+            )
+        return float(2**used - 1) if peak > 0 else 1.0
+    return float(2**bits - 1)
+
+
 def _voi_fn(path, ds: Dataset):
     """Modality values -> [0, 1] by the first VOI LUT or window, or ``None`` without VOI."""
     seq = ds.get("VOILUTSequence")
     if seq:
         try:
             table, first, bits = _lut_table(seq[0], ds)
-            top = float(2**bits - 1) if bits > 0 else float(table.max() or 1.0)
+            top = _lut_top(path, table, bits)
             return lambda x: np.clip(_apply_lut(x, table, first) / top, 0.0, 1.0)
         except Exception:  # noqa: BLE001
             log.warning("%s: ignoring an unreadable VOI LUT Sequence", path)
@@ -415,17 +445,34 @@ def _voi_fn(path, ds: Dataset):
     return lambda x: np.clip((x - (center - 0.5)) / (width - 1.0) + 0.5, 0.0, 1.0)
 
 
+def _padding(path, arr: np.ndarray, ds: Dataset) -> np.ndarray | None:
+    """Mask of the Pixel Padding Value pixels (the range up to Pixel Padding Range Limit when
+    given), in stored values; ``None`` without padding or when every pixel would be padding."""
+    value = _float(ds, "PixelPaddingValue", None)
+    if value is None:
+        return None
+    limit = _float(ds, "PixelPaddingRangeLimit", value)
+    lo, hi = min(value, limit), max(value, limit)
+    pad = (arr >= lo) & (arr <= hi)
+    if pad.all():
+        log.warning("%s: every pixel equals the Pixel Padding Value; padding ignored", path)
+        return None
+    return pad if pad.any() else None
+
+
 def _normalise(path, arr: np.ndarray, ds: Dataset, photometric: str) -> np.ndarray:
     """Stored values ``(rows, cols)`` -> ``float32`` display values in [0, 1]."""
     modality, slope = _modality_fn(path, ds)
     voi = _voi_fn(path, ds)
     small_int = arr.dtype.kind in "ui" and arr.dtype.itemsize <= 2
+    pad = _padding(path, arr, ds)
+    image = arr if pad is None else arr[~pad]  # the pixels the scaling looks at
 
     if voi is None and slope is not None:
         # Min-max scaling after a linear modality LUT equals min-max scaling of the stored values
         # (reversed for a negative slope). float32 arithmetic is exact here for <= 16-bit input:
         # (x - lo) and (hi - lo) are exact and the division is correctly rounded.
-        lo, hi = arr.min(), arr.max()
+        lo, hi = image.min(), image.max()
         if slope == 0 or not hi > lo:  # a constant image carries nothing: all black
             return np.zeros(arr.shape, dtype=np.float32)
         ftype = np.float32 if small_int else np.float64
@@ -433,6 +480,8 @@ def _normalise(path, arr: np.ndarray, ds: Dataset, photometric: str) -> np.ndarr
         span = ftype(hi) - ftype(lo)
         out = (x - ftype(lo)) / span if slope > 0 else (ftype(hi) - x) / span
         out = out.astype(np.float32, copy=False)
+        if pad is not None:  # padding outside the image's range; set to black below
+            np.clip(out, 0.0, 1.0, out=out)
     else:
         index = None
         values = arr
@@ -444,15 +493,20 @@ def _normalise(path, arr: np.ndarray, ds: Dataset, photometric: str) -> np.ndarr
         if voi is not None:
             table = voi(mod)
         else:  # Modality LUT Sequence: min-max over the values present in the image
-            present = mod
             if index is not None:
-                present = mod[np.bincount(index.ravel(), minlength=values.size).astype(bool)]
+                seen = index.ravel() if pad is None else index[~pad]
+                present = mod[np.bincount(seen, minlength=values.size).astype(bool)]
+            else:
+                present = mod if pad is None else mod.reshape(arr.shape)[~pad]
             lo, hi = float(present.min()), float(present.max())
             if not hi > lo:
                 return np.zeros(arr.shape, dtype=np.float32)
             table = np.clip((mod - lo) / (hi - lo), 0.0, 1.0)
         table = table.astype(np.float32)
         out = np.take(table, index) if index is not None else table.reshape(arr.shape)
-    if photometric == "MONOCHROME1":
+    shape = str(ds.get("PresentationLUTShape", "") or "").strip().upper()
+    if photometric == "MONOCHROME1" or shape == "INVERSE":
         np.subtract(np.float32(1.0), out, out=out)
+    if pad is not None:
+        out[pad] = 0.0
     return out

@@ -77,6 +77,16 @@ def decode(
         ends = np.cumsum(starts + lengths)
         starts = ends - lengths
     else:
+        back = np.flatnonzero(np.diff(starts) <= 0)
+        if back.size:  # relative-encoded data read as absolute: no error, but garbage masks
+            k = int(back[0])
+            raise AnnotationError(
+                source,
+                row,
+                f"EncodedPixels run starts do not increase (start {int(starts[k + 1])} after "
+                f"{int(starts[k])}), which absolute RLE requires; the data look relative "
+                "(stage-1) encoded: set the dataset's option rle_mode: relative",
+            )
         ends = starts + lengths
     total = rows * cols
     if (ends > total).any():

@@ -200,8 +200,8 @@ def convert_inputs(wildcards):
         return {"root": dataset_root(ds)}
     cfg = config["datasets"][ds]
     fmt = get_format(cfg["format"])
-    layout = dataset_layout(fmt, cfg)
     root = Path(dataset_root(ds))
+    layout = dataset_layout(fmt, cfg, root)
     return {key: str(root / layout[key]) for key in fmt.label_files(layout)}
 
 

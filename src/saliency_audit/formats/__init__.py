@@ -31,10 +31,24 @@ def get_format(name: str) -> DatasetFormat:
     return FORMATS[name]
 
 
-def dataset_layout(fmt: DatasetFormat, overrides: Mapping[str, Any] | None = None) -> dict:
-    """The format's default layout with the non-null ``overrides`` of its keys."""
+def dataset_layout(
+    fmt: DatasetFormat, overrides: Mapping[str, Any] | None = None, root: str | Path | None = None
+) -> dict:
+    """The format's default layout with the non-null ``overrides`` of its keys. An optional
+    key (``fmt.optional``) set to null, or left at a default file that is absent under
+    ``root``, becomes ``None`` (the reader goes without it)."""
     overrides = overrides or {}
-    return {k: overrides.get(k) or v for k, v in fmt.layout.items()}
+    layout = {}
+    for key, default in fmt.layout.items():
+        value = overrides.get(key) or default
+        if key in fmt.optional:
+            explicit_null = key in overrides and overrides[key] is None
+            defaulted = root is not None and not overrides.get(key)
+            absent = defaulted and not (Path(root) / value).exists()
+            if explicit_null or absent:
+                value = None
+        layout[key] = value
+    return layout
 
 
 def dataset_options(fmt: DatasetFormat, settings: Mapping[str, Any] | None = None) -> dict:
@@ -60,4 +74,4 @@ def read_dataset(
     """The labelled images of a dataset of format ``fmt`` under ``root``: layout overrides
     (relative to ``root``) and options as in the config."""
     f = get_format(fmt)
-    return f.read(Path(root), dataset_layout(f, layout), dataset_options(f, options))
+    return f.read(Path(root), dataset_layout(f, layout, root), dataset_options(f, options))

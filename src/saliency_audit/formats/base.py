@@ -73,6 +73,8 @@ class DatasetFormat:
             format's exact layout.
         options: format-specific settings and their defaults (the dataset's config keys of
             the same name, or its ``options:`` mapping, override them).
+        optional: layout keys whose file a dataset may lack (``null`` in the config, or the
+            default file absent): the reader then gets ``None`` for them.
     """
 
     name: str
@@ -82,6 +84,7 @@ class DatasetFormat:
     load_image: ImageLoader = field(repr=False)
     synthesize: Callable[..., dict] = field(repr=False)
     options: Mapping[str, Any] = field(default_factory=dict)
+    optional: frozenset[str] = frozenset()
 
     def label_files(self, layout: Mapping[str, str | None]) -> list[str]:
         """The layout keys that name files read by the conversion (all but ``images``)."""
@@ -156,6 +159,77 @@ def index_files(folder: Path, pattern: str) -> dict[str, Path]:
             raise InputError(f"{folder}: image id {stem!r} occurs twice: {found[stem]} and {path}")
         found[stem] = path
     return found
+
+
+#: what a format does with labelled images that have no file (option ``missing_images``)
+MISSING_IMAGES = ("error", "skip")
+
+
+def locate_images(
+    found: dict[str, Path],
+    wanted: dict[str, int],
+    *,
+    images_dir: Path,
+    root: Path | None,
+    source: Path,
+    missing_images: str = "error",
+    noun: str = "image",
+) -> set[str]:
+    """Find the file of every labelled image id (``wanted``: id -> its first CSV row).
+
+    ``found`` (stem -> path under ``images_dir``) is completed in place from anywhere under
+    ``root`` (e.g. SIIM's ``dicom-images-test``, RSNA's ``stage_2_test_images``) for ids not in
+    ``images_dir``. Ids still without a file stop the conversion with one error that counts
+    and lists them, or, with ``missing_images: skip``, are returned (the caller leaves them out)
+    and logged."""
+    if missing_images not in MISSING_IMAGES:
+        raise InputError(
+            f"option missing_images: {missing_images!r} is not one of {MISSING_IMAGES}"
+        )
+    absent = [i for i in wanted if i not in found]
+    if absent and root is not None and Path(root).resolve() != Path(images_dir).resolve():
+        elsewhere = index_files(Path(root), "**/*.dcm")
+        moved = [i for i in absent if i in elsewhere]
+        for i in moved:
+            found[i] = elsewhere[i]
+        if moved:
+            log.info(
+                "%d of %d labelled %ss are not in %s but elsewhere under %s (e.g. %s)",
+                len(moved),
+                len(wanted),
+                noun,
+                images_dir,
+                root,
+                found[moved[0]].parent,
+            )
+        absent = [i for i in absent if i not in found]
+    if not absent:
+        return set()
+    where = root if root is not None else images_dir
+    listing = ", ".join(f"{i!r} (row {wanted[i]})" for i in absent[:5])
+    listing += f" and {len(absent) - 5} more" if len(absent) > 5 else ""
+    if missing_images == "skip":
+        log.warning(
+            "%s: %d of %d labelled %ss have no DICOM file under %s; skipped "
+            "(missing_images: skip): %s",
+            source,
+            len(absent),
+            len(wanted),
+            noun,
+            where,
+            listing,
+        )
+        return set(absent)
+    fix = "set the dataset's option missing_images: skip to leave them out"
+    if len(absent) == 1:
+        (i,) = absent
+        raise InputError(
+            f"{source}, row {wanted[i]}: {noun} {i!r} has no DICOM file under {where} ({fix})"
+        )
+    raise InputError(
+        f"{source}: {len(absent)} of {len(wanted)} labelled {noun}s have no DICOM file under "
+        f"{where}: {listing} ({fix})"
+    )
 
 
 def parse_float(value: str, name: str, source: Path, line: int) -> float:

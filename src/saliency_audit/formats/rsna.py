@@ -7,7 +7,8 @@ Layout (the Kaggle download, read unmodified)::
     root/stage_2_detailed_class_info.csv   # patientId,class (optional: keeps ``classes`` only)
 
 Boxes are in original pixels, ``x, y`` the top-left corner; rows of Target 0 have empty box
-fields. The paper kept Lung Opacity vs Normal (option ``classes``).
+fields. The paper kept Lung Opacity vs Normal (option ``classes``). Without the class-info CSV
+(``class_info: null``, or the file absent) every patient is kept, and the log says so.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..errors import AnnotationError, InputError
+from ..errors import AnnotationError
 from .base import (
     Box,
     DatasetFormat,
     Record,
     index_files,
     lazy_writer,
+    locate_images,
     parse_float,
     read_dicom_image,
     read_label_csv,
@@ -35,10 +37,15 @@ def read_rsna(
     labels_csv: Path,
     class_info_csv: Path | None = None,
     classes: list[str] | None = None,
+    *,
+    root: Path | None = None,
+    missing_images: str = "error",
 ) -> list[Record]:
-    """Read an RSNA layout; keep only ``classes`` of the class-info CSV when both are given."""
+    """Read an RSNA layout; keep only ``classes`` of the class-info CSV when both are given.
+    Images not in ``images_dir`` are looked for under ``root`` (:func:`~.base.locate_images`)."""
     images_dir, labels_csv = Path(images_dir), Path(labels_csv)
     frame = read_label_csv(labels_csv, ["patientId", "x", "y", "width", "height", "Target"])
+    patients = {pid.strip() for pid in frame["patientId"]} - {""}
     keep: set[str] | None = None
     if class_info_csv is not None and classes:
         info = read_label_csv(Path(class_info_csv), ["patientId", "class"])
@@ -46,7 +53,32 @@ def read_rsna(
         if unknown:
             log.warning("classes %s do not occur in %s", unknown, class_info_csv)
         keep = set(info.loc[info["class"].isin(classes), "patientId"])
+        log.info(
+            "class filter %s (%s): kept %d of %d patients, dropped %d",
+            classes,
+            class_info_csv,
+            len(patients & keep),
+            len(patients),
+            len(patients - keep),
+        )
+    else:
+        why = "no class-info CSV" if class_info_csv is None else "no classes given"
+        log.info("%s: all %d patients of %s kept (no class filter)", why, len(patients), labels_csv)
     files = index_files(images_dir, "*.dcm")
+    wanted: dict[str, int] = {}
+    for i, pid in enumerate(frame["patientId"]):
+        pid = pid.strip()
+        if pid and (keep is None or pid in keep):
+            wanted.setdefault(pid, i + 2)
+    skipped = locate_images(
+        files,
+        wanted,
+        images_dir=images_dir,
+        root=root,
+        source=labels_csv,
+        missing_images=missing_images,
+        noun="patientId",
+    )
     records: dict[str, Record] = {}
     target_at: dict[str, tuple[int, int]] = {}
     for i, row in enumerate(frame.itertuples(index=False)):
@@ -54,7 +86,7 @@ def read_rsna(
         pid = row.patientId.strip()
         if not pid:
             raise AnnotationError(labels_csv, line, "empty patientId")
-        if keep is not None and pid not in keep:
+        if (keep is not None and pid not in keep) or pid in skipped:
             continue
         target_text = row.Target.strip()
         if target_text not in ("0", "1"):
@@ -68,13 +100,7 @@ def read_rsna(
                 f"{target_at[pid][1]} has Target={target_at[pid][0]}: conflicting labels",
             )
         target_at.setdefault(pid, (target, line))
-        path = files.get(pid)
-        if path is None:
-            raise InputError(
-                f"{labels_csv}, row {line}: patientId {pid!r} has no DICOM file {pid}.dcm "
-                f"in {images_dir}"
-            )
-        rec = records.setdefault(pid, Record(pid, path, target, source=str(labels_csv)))
+        rec = records.setdefault(pid, Record(pid, files[pid], target, source=str(labels_csv)))
         if target == 1:
             x, y, w, h = (
                 parse_float(getattr(row, name), name, labels_csv, line)
@@ -95,6 +121,8 @@ def _read(root: Path, layout: dict, options: dict) -> list[Record]:
         root / layout["labels"],
         None if info is None else root / info,
         options["classes"],
+        root=root,
+        missing_images=options["missing_images"],
     )
 
 
@@ -109,5 +137,6 @@ FORMAT = DatasetFormat(
     read=_read,
     load_image=read_dicom_image,
     synthesize=lazy_writer("synth.rsna", "write_rsna"),
-    options={"classes": ["Lung Opacity", "Normal"]},
+    options={"classes": ["Lung Opacity", "Normal"], "missing_images": "error"},
+    optional=frozenset({"class_info"}),
 )

@@ -16,12 +16,13 @@ import logging
 from pathlib import Path
 
 from .. import rle as rle_mod
-from ..errors import AnnotationError, InputError
+from ..errors import AnnotationError
 from .base import (
     DatasetFormat,
     Record,
     index_files,
     lazy_writer,
+    locate_images,
     read_dicom_image,
     read_label_csv,
 )
@@ -29,11 +30,31 @@ from .base import (
 log = logging.getLogger(__name__)
 
 
-def read_siim(images_dir: Path, labels_csv: Path, rle_mode: str = "relative") -> list[Record]:
-    """Read a SIIM-ACR layout; image-level label = any region present."""
+def read_siim(
+    images_dir: Path,
+    labels_csv: Path,
+    rle_mode: str = "relative",
+    *,
+    root: Path | None = None,
+    missing_images: str = "error",
+) -> list[Record]:
+    """Read a SIIM-ACR layout; image-level label = any region present. Images not in
+    ``images_dir`` are looked for under ``root`` (:func:`~.base.locate_images`)."""
     images_dir, labels_csv = Path(images_dir), Path(labels_csv)
     frame = read_label_csv(labels_csv, ["ImageId", "EncodedPixels"])
     files = index_files(images_dir, "**/*.dcm")
+    wanted: dict[str, int] = {}
+    for i, image_id in enumerate(frame["ImageId"]):
+        wanted.setdefault(image_id.strip(), i + 2)
+    wanted.pop("", None)  # an empty id is reported at its row below
+    skipped = locate_images(
+        files,
+        wanted,
+        images_dir=images_dir,
+        root=root,
+        source=labels_csv,
+        missing_images=missing_images,
+    )
     records: dict[str, Record] = {}
     negatives_at: dict[str, int] = {}
     for i, (image_id, encoded) in enumerate(
@@ -43,11 +64,9 @@ def read_siim(images_dir: Path, labels_csv: Path, rle_mode: str = "relative") ->
         image_id = image_id.strip()
         if not image_id:
             raise AnnotationError(labels_csv, line, "empty ImageId")
-        path = files.get(image_id)
-        if path is None:
-            raise InputError(
-                f"{labels_csv}, row {line}: image {image_id!r} has no DICOM file under {images_dir}"
-            )
+        if image_id in skipped:
+            continue
+        path = files[image_id]
         rec = records.setdefault(
             image_id, Record(image_id, path, 0, source=str(labels_csv), rle_mode=rle_mode)
         )
@@ -79,7 +98,13 @@ def read_siim(images_dir: Path, labels_csv: Path, rle_mode: str = "relative") ->
 
 
 def _read(root: Path, layout: dict, options: dict) -> list[Record]:
-    return read_siim(root / layout["images"], root / layout["labels"], options["rle_mode"])
+    return read_siim(
+        root / layout["images"],
+        root / layout["labels"],
+        options["rle_mode"],
+        root=root,
+        missing_images=options["missing_images"],
+    )
 
 
 FORMAT = DatasetFormat(
@@ -89,5 +114,5 @@ FORMAT = DatasetFormat(
     read=_read,
     load_image=read_dicom_image,
     synthesize=lazy_writer("synth.siim", "write_siim"),
-    options={"rle_mode": "relative"},
+    options={"rle_mode": "relative", "missing_images": "error"},
 )
