@@ -8,6 +8,7 @@ cannot start (no root, no apt); =skip skips them outright. Only one cluster runs
 share /etc/slurm and the ports), so each test module starts its own with module scope.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -54,42 +55,68 @@ def cluster_cmd(action, base, timeout, env=None):
     )
 
 
-def start_cluster(request, **settings):
-    """Start a cluster (``settings``: the script's SLURM_* variables, e.g. SLURM_FAKE_GPUS="0");
-    returns the environment that reaches it (SLURM_CONF, this venv on PATH)."""
+def cluster_available():
+    """None where a cluster can be started here, else why not (after SALIENCY_AUDIT_SLURM)."""
     if MODE in ("skip", "0", "off", "no"):
-        pytest.skip(f"SALIENCY_AUDIT_SLURM={MODE}")
+        return f"SALIENCY_AUDIT_SLURM={MODE}"
     if os.geteuid() != 0:
-        unavailable("starting a SLURM cluster needs root (apt-get, daemons, /etc/slurm)")
+        return "starting a SLURM cluster needs root (apt-get, daemons, /etc/slurm)"
     if not shutil.which("sbatch") and not shutil.which("apt-get"):
-        unavailable("no SLURM installed and no apt-get to install it")
+        return "no SLURM installed and no apt-get to install it"
+    return None
+
+
+@contextlib.contextmanager
+def cluster(**settings):
+    """A running cluster (``settings``: the script's SLURM_* variables, e.g.
+    SLURM_FAKE_GPUS="0"), stopped again on leaving; yields the environment that reaches it
+    (SLURM_CONF, this venv on PATH). Raises RuntimeError when it cannot start."""
     # munged (user munge) must reach its socket: a 0755 directory right under /tmp
     base = Path(tempfile.mkdtemp(prefix="saliency-slurm-", dir="/tmp"))
-
-    def stop():
+    try:
+        try:
+            proc = cluster_cmd("start", base, timeout=600, env=settings)
+        except subprocess.TimeoutExpired as exc:
+            raise RuntimeError(
+                f"slurm-cluster.sh start timed out:\n{exc.stdout}\n{exc.stderr}"
+            ) from None
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"slurm-cluster.sh start failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+            )
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_", "SRUN_"))
+        }
+        env.update(
+            SLURM_CONF=str(base / "ci-slurm-etc/slurm.conf"),
+            # the jobs run `python -m snakemake` and the rules' scripts from this venv (sbatch
+            # --export=ALL passes PATH on)
+            PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)]),
+            MPLBACKEND="Agg",
+            TF_CPP_MIN_LOG_LEVEL="2",
+        )
+        yield env
+    finally:  # also after a failed or half-done start
         proc = cluster_cmd("stop", base, timeout=120)
         # keep the base for a look if stop failed: the daemons may still use it
         assert proc.returncode == 0, f"slurm-cluster.sh stop failed:\n{proc.stdout}\n{proc.stderr}"
         shutil.rmtree(base, ignore_errors=True)
 
-    request.addfinalizer(stop)  # also after a failed or half-done start
+
+def start_cluster(request, **settings):
+    """A cluster for the requesting fixture's scope (:func:`cluster`); skips (or fails, with
+    SALIENCY_AUDIT_SLURM=require) where none can start."""
+    why = cluster_available()
+    if why is not None:
+        if MODE in ("skip", "0", "off", "no"):
+            pytest.skip(why)
+        unavailable(why)
+    manager = cluster(**settings)
     try:
-        proc = cluster_cmd("start", base, timeout=600, env=settings)
-    except subprocess.TimeoutExpired as exc:
-        unavailable(f"slurm-cluster.sh start timed out:\n{exc.stdout}\n{exc.stderr}")
-    if proc.returncode != 0:
-        unavailable(
-            f"slurm-cluster.sh start failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-        )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_", "SRUN_"))}
-    env.update(
-        SLURM_CONF=str(base / "ci-slurm-etc/slurm.conf"),
-        # the jobs run `python -m snakemake` and the rules' scripts from this venv (sbatch
-        # --export=ALL passes PATH on)
-        PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)]),
-        MPLBACKEND="Agg",
-        TF_CPP_MIN_LOG_LEVEL="2",
-    )
+        env = manager.__enter__()
+    except RuntimeError as exc:
+        unavailable(str(exc))
+    request.addfinalizer(lambda: manager.__exit__(None, None, None))
     return env
 
 

@@ -29,13 +29,11 @@ def digest(path):
 
 
 @pytest.fixture(scope="module")
-def test_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("run")
-    run_snakemake(workdir)
-    (workdir / "first_run_provenance.json").write_bytes(
-        (workdir / "results/provenance.json").read_bytes()
-    )
-    return workdir
+def test_run(test_config_run):
+    """The session's run of configs/test.yaml (through a CPU-only SLURM cluster where one can
+    start, else local: conftest.test_config_run); the tests below check its outputs, and
+    test_rerun_from_scratch_is_byte_identical reruns it locally."""
+    return test_config_run.workdir
 
 
 def test_outputs_of_both_datasets(test_run):
