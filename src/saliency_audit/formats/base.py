@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,26 +166,35 @@ MISSING_IMAGES = ("error", "skip")
 
 
 def locate_images(
-    found: dict[str, Path],
-    wanted: dict[str, int],
-    *,
+    ids: Iterable[str],
     images_dir: Path,
+    pattern: str,
+    *,
     root: Path | None,
     source: Path,
     missing_images: str = "error",
     noun: str = "image",
-) -> set[str]:
-    """Find the file of every labelled image id (``wanted``: id -> its first CSV row).
+    keep: set[str] | None = None,
+) -> tuple[dict[str, Path], set[str]]:
+    """The files of a label CSV's images: ``(id -> path, ids to leave out)``.
 
-    ``found`` (stem -> path under ``images_dir``) is completed in place from anywhere under
-    ``root`` (e.g. SIIM's ``dicom-images-test``, RSNA's ``stage_2_test_images``) for ids not in
-    ``images_dir``. Ids still without a file stop the conversion with one error that counts
-    and lists them, or, with ``missing_images: skip``, are returned (the caller leaves them out)
-    and logged."""
+    ``ids`` is the CSV's id column (data rows from line 2; empty ids are left to the caller's
+    row checks, ids outside ``keep`` are not looked for). Files are indexed under
+    ``images_dir`` (:func:`index_files` with ``pattern``); ids not there are looked for
+    anywhere under ``root`` (e.g. SIIM's ``dicom-images-test``, RSNA's
+    ``stage_2_test_images``). Ids still without a file stop the conversion with one error that
+    counts and lists them, or, with ``missing_images: skip``, are returned as the ids to leave
+    out, and logged."""
     if missing_images not in MISSING_IMAGES:
         raise InputError(
             f"option missing_images: {missing_images!r} is not one of {MISSING_IMAGES}"
         )
+    found = index_files(images_dir, pattern)
+    wanted: dict[str, int] = {}  # id -> its first CSV row
+    for line, image_id in enumerate(ids, start=2):
+        image_id = image_id.strip()
+        if image_id and (keep is None or image_id in keep):
+            wanted.setdefault(image_id, line)
     absent = [i for i in wanted if i not in found]
     if absent and root is not None and Path(root).resolve() != Path(images_dir).resolve():
         elsewhere = index_files(Path(root), "**/*.dcm")
@@ -204,7 +213,7 @@ def locate_images(
             )
         absent = [i for i in absent if i not in found]
     if not absent:
-        return set()
+        return found, set()
     where = root if root is not None else images_dir
     listing = ", ".join(f"{i!r} (row {wanted[i]})" for i in absent[:5])
     listing += f" and {len(absent) - 5} more" if len(absent) > 5 else ""
@@ -219,7 +228,7 @@ def locate_images(
             where,
             listing,
         )
-        return set(absent)
+        return found, set(absent)
     fix = "set the dataset's option missing_images: skip to leave them out"
     if len(absent) == 1:
         (i,) = absent

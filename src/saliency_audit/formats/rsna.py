@@ -21,7 +21,6 @@ from .base import (
     Box,
     DatasetFormat,
     Record,
-    index_files,
     lazy_writer,
     locate_images,
     parse_float,
@@ -64,20 +63,15 @@ def read_rsna(
     else:
         why = "no class-info CSV" if class_info_csv is None else "no classes given"
         log.info("%s: all %d patients of %s kept (no class filter)", why, len(patients), labels_csv)
-    files = index_files(images_dir, "*.dcm")
-    wanted: dict[str, int] = {}
-    for i, pid in enumerate(frame["patientId"]):
-        pid = pid.strip()
-        if pid and (keep is None or pid in keep):
-            wanted.setdefault(pid, i + 2)
-    skipped = locate_images(
-        files,
-        wanted,
-        images_dir=images_dir,
+    files, skipped = locate_images(
+        frame["patientId"],
+        images_dir,
+        "*.dcm",
         root=root,
         source=labels_csv,
         missing_images=missing_images,
         noun="patientId",
+        keep=keep,
     )
     records: dict[str, Record] = {}
     target_at: dict[str, tuple[int, int]] = {}

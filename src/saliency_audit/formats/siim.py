@@ -20,7 +20,6 @@ from ..errors import AnnotationError
 from .base import (
     DatasetFormat,
     Record,
-    index_files,
     lazy_writer,
     locate_images,
     read_dicom_image,
@@ -42,15 +41,10 @@ def read_siim(
     ``images_dir`` are looked for under ``root`` (:func:`~.base.locate_images`)."""
     images_dir, labels_csv = Path(images_dir), Path(labels_csv)
     frame = read_label_csv(labels_csv, ["ImageId", "EncodedPixels"])
-    files = index_files(images_dir, "**/*.dcm")
-    wanted: dict[str, int] = {}
-    for i, image_id in enumerate(frame["ImageId"]):
-        wanted.setdefault(image_id.strip(), i + 2)
-    wanted.pop("", None)  # an empty id is reported at its row below
-    skipped = locate_images(
-        files,
-        wanted,
-        images_dir=images_dir,
+    files, skipped = locate_images(
+        frame["ImageId"],
+        images_dir,
+        "**/*.dcm",
         root=root,
         source=labels_csv,
         missing_images=missing_images,
