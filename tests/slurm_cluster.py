@@ -111,13 +111,12 @@ def start_cluster(request, **settings):
         if MODE in ("skip", "0", "off", "no"):
             pytest.skip(why)
         unavailable(why)
-    manager = cluster(**settings)
+    stack = contextlib.ExitStack()
+    request.addfinalizer(stack.close)
     try:
-        env = manager.__enter__()
-    except RuntimeError as exc:
+        return stack.enter_context(cluster(**settings))
+    except RuntimeError as exc:  # cluster() has stopped what it started
         unavailable(str(exc))
-    request.addfinalizer(lambda: manager.__exit__(None, None, None))
-    return env
 
 
 def profile_with(tmp_path, **settings):
