@@ -1,5 +1,6 @@
 """Conversion of real-layout datasets (written by the synthetic generator) to stacks."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +55,8 @@ def test_siim_conversion_matches_decoded_rle(siim_root, tmp_path):
     for rec, row in zip(records, index.itertuples(), strict=True):
         assert rec.image_id == row.image_id and rec.label == row.label
         full = np.zeros((row.orig_rows, row.orig_cols), np.uint8)
-        for encoded, _ in rec.rles:
-            rle.decode(encoded, full.shape, out=full)
+        for region in rec.regions:
+            rle.decode(region.encoded, full.shape, out=full)
         np.testing.assert_array_equal(masks[row.index], imageops.resize_mask(full, (SIZE, SIZE)))
     assert set(index["transfer_syntax"]) == {"1.2.840.10008.1.2.4.50"}
     assert index["patient_hash"].str.fullmatch(r"[0-9a-f]{16}").all()
@@ -102,7 +103,7 @@ def test_malformed_rle_names_the_row(siim_root, tmp_path, threads):
     """Also through the worker pool: errors must survive pickling with their message."""
     records = read_dataset("siim", siim_root)
     positive = next(r for r in records if r.label)
-    positive.rles[0] = (" 1 2 3", 99)
+    positive.regions[0] = dataclasses.replace(positive.regions[0], encoded=" 1 2 3", line=99)
     with pytest.raises(AnnotationError, match="train-rle.csv, row 99: .*odd number"):
         convert_dataset(records, tmp_path, options(), threads=threads)
     assert not list(tmp_path.glob("*.npy")) and not list(tmp_path.glob(".*"))

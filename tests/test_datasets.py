@@ -26,7 +26,7 @@ def test_siim_regions_grouped_and_labelled(tmp_path):
     recs = read_siim(images, labels)
     assert [r.image_id for r in recs] == ["1.2.3", "1.2.4"]
     assert [r.label for r in recs] == [0, 1]
-    assert recs[1].rles == [(" 5 2 3 1", 3), (" 40 2", 4)]
+    assert [(r.encoded, r.line) for r in recs[1].regions] == [(" 5 2 3 1", 3), (" 40 2", 4)]
     assert recs[1].path.name == "1.2.4.dcm"
 
 

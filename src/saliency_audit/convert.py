@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import ndimage
 
 from . import dicom, imageops, io
-from . import rle as rle_mod
 from .errors import AnnotationError, DicomError, InputError
 from .formats.base import ImageLoader, Record
 from .privacy import hash_patient_id
@@ -81,16 +81,21 @@ def read_boxes(path) -> pd.DataFrame:
 
 
 def _mask_for(rec: Record, rows: int, cols: int, size: int):
+    """The record's ground truth at ``size`` and its boxes there (inclusive pixels).
+
+    Regions are painted at the original size, OR-ed and area-resized; boxes are scaled and
+    filled. With ``box_votes`` > 1 (several readers), a pixel is ground truth where at least
+    that many readers' boxes cover it, and the boxes written are those of the voted mask's
+    connected parts."""
     boxes = []
-    if rec.rles:
+    if rec.regions:
         full = np.zeros((rows, cols), dtype=np.uint8)
-        for encoded, line in rec.rles:
-            rle_mod.decode(
-                encoded, (rows, cols), rec.rle_mode, out=full, source=rec.source, row=line
-            )
+        for region in rec.regions:
+            region.paint(full)
         mask = imageops.resize_mask(full, (size, size))
     else:
         mask = np.zeros((size, size), dtype=np.uint8)
+    votes: dict[str, np.ndarray] = {}
     for box in rec.boxes:
         if box.x + box.width > cols + BOX_TOLERANCE or box.y + box.height > rows + BOX_TOLERANCE:
             raise AnnotationError(
@@ -100,8 +105,18 @@ def _mask_for(rec: Record, rows: int, cols: int, size: int):
                 f"outside the {cols}x{rows} image {rec.path.name}",
             )
         x0, y0, x1, y1 = imageops.scale_box(box.x, box.y, box.width, box.height, (rows, cols), size)
-        mask[y0 : y1 + 1, x0 : x1 + 1] = 1
-        boxes.append((x0, y0, x1, y1))
+        if rec.box_votes > 1:
+            votes.setdefault(box.reader, np.zeros((size, size), dtype=np.uint8))
+            votes[box.reader][y0 : y1 + 1, x0 : x1 + 1] = 1
+        else:
+            mask[y0 : y1 + 1, x0 : x1 + 1] = 1
+            boxes.append((x0, y0, x1, y1))
+    if votes:
+        voted = (np.sum(list(votes.values()), axis=0) >= rec.box_votes).astype(np.uint8)
+        mask |= voted
+        labels, _ = ndimage.label(voted)
+        for part in ndimage.find_objects(labels):
+            boxes.append((part[1].start, part[0].start, part[1].stop - 1, part[0].stop - 1))
     return mask, boxes
 
 
@@ -115,11 +130,16 @@ def _process(args):
         raise
     pixels = imageops.to_uint8(imageops.resize_area(img.pixels, (opts.size, opts.size)))
     mask, boxes = _mask_for(rec, img.rows, img.cols, opts.size)
+    if rec.label and not mask.any():
+        # readers' boxes that no majority shares: a positive without ground truth
+        return rec, None, f"{rec.image_id}: positive, but no ground truth left after the vote"
     meta = {
         "image_id": rec.image_id,
-        "patient_hash": hash_patient_id(img.patient_id or rec.image_id, opts.salt),
+        "patient_hash": hash_patient_id(
+            rec.patient_id or img.patient_id or rec.image_id, opts.salt
+        ),
         "label": rec.label,
-        "n_regions": len(rec.rles) + len(rec.boxes),
+        "n_regions": len(rec.regions) + len(rec.boxes),
         "orig_rows": img.rows,
         "orig_cols": img.cols,
         "photometric": img.photometric,
@@ -175,7 +195,7 @@ def convert_dataset(
             step = max(1, n // 10)
             for done, (rec, result, error) in enumerate(results, start=1):
                 if result is None:
-                    log.warning("skipped unreadable image: %s", error)
+                    log.warning("skipped image: %s", error)
                     skipped.append({"image_id": rec.image_id, "reason": error})
                 else:
                     pixels, mask, boxes, meta = result

@@ -16,10 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from . import rsna, siim
-from .base import Box, DatasetFormat, Record
+from . import chexlocalize, folder, nih, rsna, siim, vindr
+from .base import Box, DatasetFormat, Record, drop_unannotated
 
-FORMATS: dict[str, DatasetFormat] = {f.name: f for f in (siim.FORMAT, rsna.FORMAT)}
+FORMATS: dict[str, DatasetFormat] = {
+    f.name: f
+    for f in (siim.FORMAT, rsna.FORMAT, chexlocalize.FORMAT, nih.FORMAT, vindr.FORMAT)
+    + (folder.FORMAT,)
+}
+#: every format's option names: a dataset's config key of one of these names must be an
+#: option of its own format (``target`` on a SIIM dataset is an error, not ignored)
+OPTION_KEYS = frozenset(k for f in FORMATS.values() for k in f.options)
 
 __all__ = ["FORMATS", "Box", "DatasetFormat", "Record", "get_format", "read_dataset"]
 
@@ -56,6 +63,12 @@ def dataset_options(fmt: DatasetFormat, settings: Mapping[str, Any] | None = Non
     keys and its ``options:`` mapping); an option the format does not have is an error."""
     settings = dict(settings or {})
     nested = settings.pop("options", None) or {}
+    others = sorted(k for k in OPTION_KEYS - set(fmt.options) if settings.get(k) is not None)
+    if others:
+        raise InputError(
+            f"format {fmt.name!r} has no option(s) {', '.join(others)} (its options: "
+            f"{', '.join(fmt.options) or 'none'})"
+        )
     unknown = sorted(set(nested) - set(fmt.options))
     if unknown:
         have = ", ".join(fmt.options) or "none"
@@ -74,4 +87,5 @@ def read_dataset(
     """The labelled images of a dataset of format ``fmt`` under ``root``: layout overrides
     (relative to ``root``) and options as in the config."""
     f = get_format(fmt)
-    return f.read(Path(root), dataset_layout(f, layout, root), dataset_options(f, options))
+    records = f.read(Path(root), dataset_layout(f, layout, root), dataset_options(f, options))
+    return drop_unannotated(records, str(root))

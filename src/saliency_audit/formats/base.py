@@ -14,8 +14,9 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from ..errors import AnnotationError, InputError
@@ -26,30 +27,48 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Box:
     """A box in original pixels: top-left ``x, y`` and ``width, height``; ``line``: its row in
-    the label file."""
+    the label file; ``reader``: who drew it, where several readers annotated an image."""
 
     x: float
     y: float
     width: float
     height: float
     line: int
+    reader: str = ""
 
 
 @dataclass
 class Record:
     """One labelled image: its id, file, image-level label and raw annotations.
 
-    ``rles``: ``(encoded, line)`` run-length encoded regions (decoded with ``rle_mode``, OR-ed);
-    ``boxes``: :class:`Box` es; ``source``: the label file they came from (named in errors).
+    ``regions``: ground-truth regions at the original size (:mod:`.regions`: RLE strings,
+    COCO RLEs, polygons, mask files; OR-ed); ``boxes``: :class:`Box` es (filled into the mask
+    and written to ``boxes.csv``); ``source``: the label file they came from (named in
+    errors); ``patient_id``: from the label file where it has one (else the DICOM's
+    PatientID is used, else the image id); ``box_votes``: a pixel is ground truth where the
+    boxes of at least this many readers cover it (1: the union of every box).
     """
 
     image_id: str
     path: Path
     label: int
-    rles: list[tuple[str, int]] = field(default_factory=list)
+    regions: list[Region] = field(default_factory=list)
     boxes: list[Box] = field(default_factory=list)
     source: str = ""
-    rle_mode: str = "relative"
+    patient_id: str | None = None
+    box_votes: int = 1
+
+    @property
+    def annotated(self) -> bool:
+        """Whether the record has any ground-truth region or box."""
+        return bool(self.regions or self.boxes)
+
+
+class Region(Protocol):
+    """A ground-truth region at the original image size (see :mod:`.regions`)."""
+
+    def paint(self, canvas: np.ndarray) -> None:
+        """OR the region into ``canvas`` (``uint8 (rows, cols)``)."""
 
 
 #: ``(path, allowed_modalities) -> image`` with ``pixels`` float32 in [0, 1] (white = 1),
@@ -75,6 +94,9 @@ class DatasetFormat:
             the same name, or its ``options:`` mapping, override them).
         optional: layout keys whose file a dataset may lack (``null`` in the config, or the
             default file absent): the reader then gets ``None`` for them.
+        folders: layout keys that name folders (not tracked as files by the workflow).
+        targets: the findings the format can audit (the ``target`` option picks one); empty
+            for single-finding formats.
     """
 
     name: str
@@ -85,10 +107,12 @@ class DatasetFormat:
     synthesize: Callable[..., dict] = field(repr=False)
     options: Mapping[str, Any] = field(default_factory=dict)
     optional: frozenset[str] = frozenset()
+    folders: frozenset[str] = frozenset({"images"})
+    targets: tuple[str, ...] = ()
 
     def label_files(self, layout: Mapping[str, str | None]) -> list[str]:
-        """The layout keys that name files read by the conversion (all but ``images``)."""
-        return [k for k, v in layout.items() if k != "images" and v is not None]
+        """The layout keys that name files read by the conversion (all but the folders)."""
+        return [k for k, v in layout.items() if k not in self.folders and v is not None]
 
 
 # ------------------------------------------------------------------------- lazy loaders
@@ -99,6 +123,25 @@ def read_dicom_image(*args, **kwargs):
     from ..dicom import read_image
 
     return read_image(*args, **kwargs)
+
+
+def read_raster_image(*args, **kwargs):
+    """:func:`saliency_audit.raster.read_image` (imported on first call)."""
+    from ..raster import read_image
+
+    return read_image(*args, **kwargs)
+
+
+#: file name suffixes read as DICOM by :func:`read_any_image` (others: PNG, JPEG, ...)
+DICOM_SUFFIXES = (".dcm", ".dicom", "")
+
+
+def read_any_image(path, **kwargs):
+    """A DICOM (``.dcm``, ``.dicom``, no suffix) or raster image (PNG, JPEG, TIFF), by the
+    file name's suffix."""
+    if Path(path).suffix.lower() in DICOM_SUFFIXES:
+        return read_dicom_image(path, **kwargs)
+    return read_raster_image(path, **kwargs)
 
 
 def lazy_writer(module: str, name: str) -> Callable[..., dict]:
@@ -175,6 +218,7 @@ def locate_images(
     missing_images: str = "error",
     noun: str = "image",
     keep: set[str] | None = None,
+    file_kind: str = "DICOM",
 ) -> tuple[dict[str, Path], set[str]]:
     """The files of a label CSV's images: ``(id -> path, ids to leave out)``.
 
@@ -197,7 +241,7 @@ def locate_images(
             wanted.setdefault(image_id, line)
     absent = [i for i in wanted if i not in found]
     if absent and root is not None and Path(root).resolve() != Path(images_dir).resolve():
-        elsewhere = index_files(Path(root), "**/*.dcm")
+        elsewhere = index_files(Path(root), "**/" + pattern.rsplit("/", 1)[-1])
         moved = [i for i in absent if i in elsewhere]
         for i in moved:
             found[i] = elsewhere[i]
@@ -219,12 +263,13 @@ def locate_images(
     listing += f" and {len(absent) - 5} more" if len(absent) > 5 else ""
     if missing_images == "skip":
         log.warning(
-            "%s: %d of %d labelled %ss have no DICOM file under %s; skipped "
+            "%s: %d of %d labelled %ss have no %s file under %s; skipped "
             "(missing_images: skip): %s",
             source,
             len(absent),
             len(wanted),
             noun,
+            file_kind,
             where,
             listing,
         )
@@ -233,10 +278,10 @@ def locate_images(
     if len(absent) == 1:
         (i,) = absent
         raise InputError(
-            f"{source}, row {wanted[i]}: {noun} {i!r} has no DICOM file under {where} ({fix})"
+            f"{source}, row {wanted[i]}: {noun} {i!r} has no {file_kind} file under {where} ({fix})"
         )
     raise InputError(
-        f"{source}: {len(absent)} of {len(wanted)} labelled {noun}s have no DICOM file under "
+        f"{source}: {len(absent)} of {len(wanted)} labelled {noun}s have no {file_kind} file under "
         f"{where}: {listing} ({fix})"
     )
 
@@ -250,3 +295,66 @@ def parse_float(value: str, name: str, source: Path, line: int) -> float:
     if not math.isfinite(out):
         raise AnnotationError(source, line, f"{name}={value!r} is not a finite number")
     return out
+
+
+# ------------------------------------------------------------------------- targets
+#: which images are the negatives of the target (option ``negatives``): every image without
+#: the target finding, or only images with no finding at all ("normal")
+NEGATIVES = ("absent", "normal")
+
+
+def check_target(fmt: str, target: str, known: Iterable[str], source) -> str:
+    """``target`` if it is one of the ``known`` findings of ``source`` (a label file);
+    otherwise an :class:`InputError` naming the config key and the known findings (a
+    case-insensitive match is suggested)."""
+    known = list(known)
+    if target in known:
+        return target
+    close = [k for k in known if k.lower() == str(target).lower()]
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise InputError(
+        f"config key datasets.<name>.target: {target!r} is not a finding of {source} "
+        f"({fmt}: {', '.join(map(repr, known))}){hint}"
+    )
+
+
+def target_label(has_target: bool, is_normal: bool, negatives: str) -> int | None:
+    """The image-level label for the target: 1 with the finding; 0 without it (with
+    ``negatives: normal`` only when the image has no finding at all); ``None``: left out."""
+    if negatives not in NEGATIVES:
+        raise InputError(f"option negatives: {negatives!r} is not one of {NEGATIVES}")
+    if has_target:
+        return 1
+    if negatives == "absent" or is_normal:
+        return 0
+    return None
+
+
+def log_selection(source, target: str, negatives: str, counts: Mapping[str, int]) -> None:
+    """One log line: how many images the target selection kept as positives, negatives, and
+    left out (with the reason)."""
+    log.info(
+        "%s: target %r (negatives: %s): %s",
+        source,
+        target,
+        negatives,
+        ", ".join(f"{v} {k}" for k, v in counts.items()),
+    )
+
+
+def drop_unannotated(records: list[Record], name: str) -> list[Record]:
+    """The records without positives that lack any ground truth (a localisation audit cannot
+    score them); the dropped ones are counted in the log."""
+    kept = [r for r in records if not r.label or r.annotated]
+    dropped = len(records) - len(kept)
+    if dropped:
+        example = next(r.image_id for r in records if r.label and not r.annotated)
+        log.warning(
+            "%s: %d of %d positive images have no ground-truth region or box and are left "
+            "out (e.g. %s)",
+            name,
+            dropped,
+            sum(r.label for r in records),
+            example,
+        )
+    return kept

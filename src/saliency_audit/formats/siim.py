@@ -25,6 +25,7 @@ from .base import (
     read_dicom_image,
     read_label_csv,
 )
+from .regions import RleRegion
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +62,14 @@ def read_siim(
         if image_id in skipped:
             continue
         path = files[image_id]
-        rec = records.setdefault(
-            image_id, Record(image_id, path, 0, source=str(labels_csv), rle_mode=rle_mode)
-        )
+        rec = records.setdefault(image_id, Record(image_id, path, 0, source=str(labels_csv)))
         if rle_mod.is_empty(encoded):
-            if rec.rles:
+            if rec.regions:
                 raise AnnotationError(
                     labels_csv,
                     line,
                     f"image {image_id!r} is marked -1 (no pneumothorax) but row "
-                    f"{rec.rles[0][1]} gives it a region: conflicting labels",
+                    f"{rec.regions[0].line} gives it a region: conflicting labels",
                 )
             negatives_at[image_id] = line
         else:
@@ -81,7 +80,7 @@ def read_siim(
                     f"image {image_id!r} has a region but row "
                     f"{negatives_at[image_id]} marks it -1 (no pneumothorax): conflicting labels",
                 )
-            rec.rles.append((encoded, line))
+            rec.regions.append(RleRegion(encoded, rle_mode, str(labels_csv), line))
             rec.label = 1
     unlabeled = len(set(files) - set(records))
     if unlabeled:

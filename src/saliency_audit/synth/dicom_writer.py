@@ -361,3 +361,14 @@ def study_header(uids: list[tuple[str, str, str]], dates: list, views, i: int) -
 def split_count(n: int, rate: float) -> int:
     """``round(n * rate)`` with halves rounded up, the exact count a rate asks for."""
     return int(np.floor(n * rate + 0.5))
+
+
+def patient_owners(rng: np.random.Generator, n_images: int, multi_rate: float) -> tuple:
+    """``(owner, n_patients)``: the patient (0-based) of each image, about a fraction
+    ``multi_rate`` of the images belonging to a patient with two images (the first
+    ``n_pairs`` patients own two each; images are shuffled over patients)."""
+    n_pairs = min(split_count(n_images, multi_rate) // 2, n_images // 2)
+    owner = np.concatenate(
+        [np.repeat(np.arange(n_pairs), 2), np.arange(n_pairs, n_images - n_pairs)]
+    )
+    return owner[rng.permutation(n_images)], n_images - n_pairs

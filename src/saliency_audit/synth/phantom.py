@@ -20,6 +20,8 @@ from PIL import Image
 from scipy import ndimage
 
 LESIONS = (None, "pneumothorax", "pneumonia")
+#: what ``draw_phantom(lesions=...)`` can plant together in one image
+KINDS = ("pneumothorax", "pneumonia", "cardiomegaly")
 WORK_RES = 256  # largest resolution at which smooth structure is drawn
 
 # 5x7 bitmaps of letter-like glyphs for the shortcut marker (1 = bright stroke).
@@ -39,6 +41,7 @@ class Phantom:
     ``boxes``: one ``(x, y, width, height)`` tuple of ints per pneumonia-like opacity, in
     pixels, ``(x, y)`` the top-left corner; the box spans columns ``x .. x+width-1``.
     ``marker``: ``(x, y, width, height)`` of the shortcut marker, or ``None``.
+    ``heart``: ``uint8 (S, S)`` 0/1 silhouette of an enlarged heart (cardiomegaly), else ``None``.
     """
 
     image: np.ndarray
@@ -48,6 +51,7 @@ class Phantom:
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     marker: tuple[int, int, int, int] | None = None
     abnormal: bool = False
+    heart: np.ndarray | None = None
 
     @property
     def mask(self) -> np.ndarray:
@@ -168,6 +172,7 @@ def draw_phantom(
     n_lesions: int | None = None,
     shortcut: bool = False,
     abnormal: bool = False,
+    lesions: tuple[str, ...] | None = None,
 ) -> Phantom:
     """Draw one chest-radiograph-like phantom of ``size`` x ``size`` pixels.
 
@@ -179,17 +184,33 @@ def draw_phantom(
     ``n_lesions`` fixes the number of regions (1 or 2), else it is drawn.  ``shortcut`` adds
     a bright letter-like marker in the top-right corner.  ``abnormal``
     draws a non-opacity abnormality (enlarged heart, elevated hemidiaphragm).
+
+    ``lesions`` (instead of ``lesion``): several findings in one image, any of :data:`KINDS`
+    (``"cardiomegaly"``: an enlarged heart, returned as the ``heart`` silhouette).
     """
-    if lesion not in LESIONS:
+    if lesions is not None:
+        unknown = sorted(set(lesions) - set(KINDS))
+        if unknown or lesion is not None:
+            raise ValueError(f"lesions must be some of {KINDS} (and lesion None), got {lesions}")
+        kinds = set(lesions)
+    elif lesion not in LESIONS:
         raise ValueError(f"lesion must be one of {LESIONS}, got {lesion!r}")
+    else:
+        kinds = {lesion} - {None}
     if size < 32:
         raise ValueError(f"size must be >= 32 pixels, got {size}")
-    if n_lesions is None:
-        # a pneumothorax is nearly always one-sided; pneumonia is often bilateral
-        bilateral = 0.15 if lesion == "pneumothorax" else 0.4
-        n_lesions = 1 if lesion is None else int(rng.choice([1, 2], p=[1 - bilateral, bilateral]))
-    if lesion is not None and n_lesions not in (1, 2):
-        raise ValueError(f"n_lesions must be 1 or 2, got {n_lesions}")
+    counts = {}
+    for kind in ("pneumothorax", "pneumonia"):
+        if kind not in kinds:
+            continue
+        if n_lesions is None:
+            # a pneumothorax is nearly always one-sided; pneumonia is often bilateral
+            bilateral = 0.15 if kind == "pneumothorax" else 0.4
+            counts[kind] = int(rng.choice([1, 2], p=[1 - bilateral, bilateral]))
+        elif n_lesions not in (1, 2):
+            raise ValueError(f"n_lesions must be 1 or 2, got {n_lesions}")
+        else:
+            counts[kind] = n_lesions
 
     res = min(size, WORK_RES)
     px = 1.0 / res  # one working pixel in normalised units
@@ -209,7 +230,8 @@ def draw_phantom(
     body_soft = _smooth(body_level < 0, 2.0 * res / WORK_RES)
 
     hcx, hcy = pos(0.55 + rng.uniform(-0.01, 0.02), 0.66)
-    heart_scale = rng.uniform(1.3, 1.45) if abnormal else rng.uniform(0.92, 1.05)
+    enlarged = abnormal or "cardiomegaly" in kinds
+    heart_scale = rng.uniform(1.3, 1.45) if enlarged else rng.uniform(0.92, 1.05)
     heart_level = _ellipse_level(u, v, hcx, hcy, 0.13 * sc * heart_scale, 0.1 * sc * heart_scale)
     med_half = 0.055 * sc * rng.uniform(0.9, 1.1)
     med_half = med_half * (0.75 + 0.35 * np.clip((v - 0.25) / 0.4, 0, 1))
@@ -237,8 +259,8 @@ def draw_phantom(
 
     # --- lesions (working resolution) ------------------------------------------------
     ptx_plans = []  # (lung, collapsed level field)
-    if lesion == "pneumothorax":
-        sides = [int(rng.integers(2))] if n_lesions == 1 else [0, 1]
+    if "pneumothorax" in kinds:
+        sides = [int(rng.integers(2))] if counts["pneumothorax"] == 1 else [0, 1]
         ptx_soft = np.zeros_like(u)
         affected = np.zeros_like(u)
         for i in sides:
@@ -276,8 +298,8 @@ def draw_phantom(
     img -= 0.15 * _smooth(trachea, 1.5 * res / WORK_RES)
 
     opacities = []
-    if lesion == "pneumonia":
-        sides = [int(rng.integers(2))] if n_lesions == 1 else [0, 1]
+    if "pneumonia" in kinds:
+        sides = [int(rng.integers(2))] if counts["pneumonia"] == 1 else [0, 1]
         for i in sides:
             lung = lungs[i]
             dist = ndimage.distance_transform_edt(lung.binary) * px
@@ -321,6 +343,9 @@ def draw_phantom(
             (int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1))
         )
     marker = _draw_marker(rng, full, size) if shortcut else None
+    heart = None
+    if "cardiomegaly" in kinds:
+        heart = (_upsample(heart_level, size) < 0).astype(np.uint8)
 
     # exposure / contrast variation, then noise at full resolution
     full = full * np.float32(rng.uniform(0.94, 1.06)) + np.float32(rng.uniform(-0.02, 0.02))
@@ -334,4 +359,5 @@ def draw_phantom(
         boxes=boxes,
         marker=marker,
         abnormal=abnormal,
+        heart=heart,
     )

@@ -69,13 +69,7 @@ def siim_records(
     pos_idx = np.flatnonzero(positive)
     shortcut[rng.choice(pos_idx, dw.split_count(n_pos, shortcut_rate), replace=False)] = True
 
-    # patients: the first n_pairs own two images each; images are shuffled over patients
-    n_pairs = min(dw.split_count(n_images, multi_rate) // 2, n_images // 2)
-    owner = np.concatenate(
-        [np.repeat(np.arange(n_pairs), 2), np.arange(n_pairs, n_images - n_pairs)]
-    )
-    owner = owner[rng.permutation(n_images)]
-    n_patients = n_images - n_pairs
+    owner, n_patients = dw.patient_owners(rng, n_images, multi_rate)
     patients = [
         (
             dw.uuid4_like(rng),
