@@ -1,6 +1,9 @@
 """Plan the paper-scale DAG with a dry run: job count, planning seconds, and the start-up cost of
 each job layout.
 
+Also plans the paper config on one dataset of each further format (chexlocalize, nih, vindr,
+folder: its layout with stub files), whose dry runs must stay under 15 s.
+
 Builds the DAG of ``configs/paper.yaml`` (two datasets, 3 + 1 classifier replicates, 8 methods,
 the 11-step cascade, one job per (model, method) and per (model, step, method)) on stub files
 in the real Kaggle layouts (and stand-ins of Keras' ImageNet files), and compares its planning
@@ -25,12 +28,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from saliency_audit.synth import write_layout_stubs
+from saliency_audit.synth import paper_config_for_format, write_layout_stubs
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 PER_MODEL = ["saliency={jobs: per_model}", "randomization={jobs: per_model}"]
+#: the paper config is also planned with its two datasets replaced by one of each of these
+FURTHER_FORMATS = ("chexlocalize", "nih", "vindr", "folder")
+
 
 STARTUP = """
 import sys, time
@@ -97,13 +103,18 @@ def main() -> None:
         "paper, per_method": (ROOT / "configs/paper.yaml", ()),
         "paper, per_model": (ROOT / "configs/paper.yaml", PER_MODEL),
     }
+    for fmt in FURTHER_FORMATS:
+        plans[f"paper, {fmt}"] = (fmt, ())
     results = {}
     for name, (config, extra) in plans.items():
         best, counts, gpu_jobs = float("inf"), {}, 0
         for _ in range(args.repeats):
             with tempfile.TemporaryDirectory() as tmp:
-                write_layout_stubs(tmp, keras_home=Path(tmp) / "keras")
+                if isinstance(config, str):  # a format: the paper config on its layout
+                    config = paper_config_for_format(config, Path(tmp))
+                write_layout_stubs(tmp, config=config, keras_home=Path(tmp) / "keras")
                 seconds, counts, gpu_jobs = dry_run(config, Path(tmp), *extra)
+                config = plans[name][0]
             best = min(best, seconds)
         results[name] = (best, counts, gpu_jobs)
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,7 +129,7 @@ def main() -> None:
         "GPU job-hours spent starting up:"
     )
     for name, (_, _, gpu_jobs) in results.items():
-        if name.startswith("paper"):
+        if name.startswith("paper, per"):
             print(f"  {name:<18} {gpu_jobs:>5} x {start:.1f} s = {gpu_jobs * start / 3600:.2f} h")
     print("\npaper config jobs per rule (per_method | per_model):")
     method, model = results["paper, per_method"][1], results["paper, per_model"][1]

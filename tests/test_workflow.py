@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, job_counts, run_snakemake
 
 from saliency_audit import provenance
-from saliency_audit.synth import write_layout_stubs, write_siim
+from saliency_audit.synth import paper_config_for_format, write_layout_stubs, write_siim
 
 DATA_TARGETS = [
     "images/images.npy",
@@ -112,6 +112,23 @@ def test_paper_config_builds_its_dag(tmp_path, monkeypatch):
     assert "independent_" not in out
     assert job_counts(proc)["randomize"] == 2 * 11 * 8
     assert "stats/comparisons.md" in out and "stats/table1.md" in out
+
+
+@pytest.mark.parametrize("fmt", ["chexlocalize", "nih", "vindr", "folder"])
+def test_paper_config_plans_on_each_format(tmp_path, monkeypatch, fmt):
+    """The paper's DAG on one dataset of each further format (stub files in its real layout):
+    every stage is planned from the format's label files (benchmarks/dag.py times it)."""
+    config = paper_config_for_format(fmt, tmp_path)
+    keras_home = tmp_path / "keras"
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    write_layout_stubs(tmp_path, config=config, keras_home=keras_home)
+    proc = run_snakemake(tmp_path, "-n", configfile=str(config), quiet=False)
+    out = proc.stdout + proc.stderr
+    assert "synthesize" not in out
+    counts = job_counts(proc)
+    assert counts["convert"] == 1 and counts["randomize"] == 2 * 11 * 8
+    for rule in ("split", "sample", "qc_figure", "stats", "methods_table", "summary"):
+        assert counts[rule] >= 1, rule
 
 
 def test_bad_dataset_fails_alone_and_keeps_the_rest(tmp_path):

@@ -138,6 +138,8 @@ def _process(args):
         "patient_hash": hash_patient_id(
             rec.patient_id or img.patient_id or rec.image_id, opts.salt
         ),
+        # where the patient came from (summary only): splits are patient-level where known
+        "patient_source": "label file" if rec.patient_id else "image" if img.patient_id else "none",
         "label": rec.label,
         "n_regions": len(rec.regions) + len(rec.boxes),
         "orig_rows": img.rows,
@@ -227,6 +229,16 @@ def convert_dataset(
     finally:
         for path in partial.values():
             path.unlink(missing_ok=True)
+    sources = pd.Series([m["patient_source"] for m in metas]).value_counts().to_dict()
+    if sources.get("none"):
+        log.warning(
+            "%s: %d of %d images have no patient id (neither in the label file nor in the "
+            "image): each counts as its own patient in the split; give the dataset a "
+            "split_csv for a patient-level split",
+            name,
+            sources["none"],
+            kept,
+        )
     io.write_csv(out["index"], index)
     io.write_csv(out["boxes"], pd.DataFrame(boxes_rows, columns=BOX_COLUMNS))
     seconds = time.perf_counter() - start
@@ -234,6 +246,7 @@ def convert_dataset(
         "dataset": name,
         "images": kept,
         "positives": int(index["label"].sum()),
+        "patient_ids": {k: int(v) for k, v in sorted(sources.items())},
         "skipped": skipped,
         "size": size,
         "seconds": round(seconds, 3),

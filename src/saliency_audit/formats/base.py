@@ -97,6 +97,8 @@ class DatasetFormat:
         folders: layout keys that name folders (not tracked as files by the workflow).
         targets: the findings the format can audit (the ``target`` option picks one); empty
             for single-finding formats.
+        task: the task its ground truth suits (``segmentation``: masks, ``detection``:
+            boxes), for examples and stub configs; a dataset's ``task`` key decides.
     """
 
     name: str
@@ -109,6 +111,7 @@ class DatasetFormat:
     optional: frozenset[str] = frozenset()
     folders: frozenset[str] = frozenset({"images"})
     targets: tuple[str, ...] = ()
+    task: str = "segmentation"
 
     def label_files(self, layout: Mapping[str, str | None]) -> list[str]:
         """The layout keys that name files read by the conversion (all but the folders)."""

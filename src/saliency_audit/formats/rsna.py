@@ -133,4 +133,5 @@ FORMAT = DatasetFormat(
     synthesize=lazy_writer("synth.rsna", "write_rsna"),
     options={"classes": ["Lung Opacity", "Normal"], "missing_images": "error"},
     optional=frozenset({"class_info"}),
+    task="detection",
 )

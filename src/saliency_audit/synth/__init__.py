@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from pathlib import Path
 
 from ..errors import InputError
 from .dicom_writer import write_cr_dicom
@@ -17,9 +18,12 @@ from .phantom import Phantom, draw_phantom
 from .rsna import rsna_records, write_rsna
 from .siim import siim_records, write_siim
 
+_PAPER_CONFIG = Path(__file__).resolve().parents[3] / "configs/paper.yaml"
+
 __all__ = [
     "Phantom",
     "draw_phantom",
+    "paper_config_for_format",
     "rsna_records",
     "siim_records",
     "synthesize",
@@ -78,13 +82,11 @@ def write_layout_stubs(
     ``configs/paper.yaml``), relative to ``root``: the real layouts, enough for a dry run of
     that config. With ``keras_home``, also empty stand-ins of Keras' ImageNet weight files
     under ``keras_home/models`` (a dry run checks that they exist, it does not read them)."""
-    from pathlib import Path
-
     import yaml
 
     from ..models.registry import ARCHITECTURES
 
-    config = Path(config) if config else Path(__file__).resolve().parents[3] / "configs/paper.yaml"
+    config = Path(config) if config else _PAPER_CONFIG
     datasets = yaml.safe_load(config.read_text())["datasets"]
     for k, ds in enumerate(datasets.values()):
         params = {"n_images": 10, "positive_rate": 0.5, "size": 64}
@@ -95,3 +97,19 @@ def write_layout_stubs(
         for arch in ARCHITECTURES.values():
             if arch.imagenet_file:
                 (folder / arch.imagenet_file).touch()
+
+
+def paper_config_for_format(fmt: str, workdir: str | os.PathLike) -> Path:
+    """``configs/paper.yaml`` with its datasets replaced by one dataset of format ``fmt``
+    (root ``data/<fmt>``, the format's usual task), written to ``workdir``; its path. With
+    :func:`write_layout_stubs` on it, the paper-scale DAG of that format can be planned."""
+    import yaml
+
+    from ..formats import get_format
+
+    config = yaml.safe_load(_PAPER_CONFIG.read_text())
+    task = get_format(fmt).task
+    config["datasets"] = {fmt: {"format": fmt, "task": task, "root": f"data/{fmt}"}}
+    path = Path(workdir) / f"paper-{fmt}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
