@@ -245,3 +245,27 @@ def test_agreement_counts_replicates_with_the_same_verdict():
     assert text[("utility_low", "auprc", "AVG", "GRAD")] == "1/2 classifiers"
     card = scorecard(main.assign(dataset="d", target_mean=[0.5, 0.1]), support=text)
     assert "| GCAM | pass (0.50; 3/3 classifiers) |" in card
+
+
+def test_data_line_names_format_target_and_patients():
+    from saliency_audit.summary import data_line
+
+    line = data_line(
+        {
+            "format": "nih",
+            "target": "Cardiomegaly",
+            "negatives": "normal",
+            "images": 36,
+            "positives": 18,
+            "skipped": [{"image_id": "x", "reason": "unreadable"}],
+            "patient_ids": {"label file": 36},
+        }
+    )
+    assert line == (
+        "Data: `nih` format, target **Cardiomegaly** (negatives: normal); 36 images converted, "
+        "18 of them positive, 1 skipped (convert.json says why)."
+    )
+    line = data_line({"format": "vindr", "images": 9, "positives": 4, "patient_ids": {"none": 9}})
+    assert line.endswith(
+        "4 of them positive; 9 images without a patient id (each its own patient in the split)."
+    )

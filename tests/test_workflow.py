@@ -126,7 +126,7 @@ def test_paper_config_plans_on_each_format(tmp_path, monkeypatch, fmt):
     out = proc.stdout + proc.stderr
     assert "synthesize" not in out
     counts = job_counts(proc)
-    assert counts["convert"] == 1 and counts["randomize"] == 2 * 11 * 8
+    assert counts["convert"] == 1 and counts["randomize"] == 11 * 8  # one dataset
     for rule in ("split", "sample", "qc_figure", "stats", "methods_table", "summary"):
         assert counts[rule] >= 1, rule
 

@@ -222,6 +222,27 @@ def run_notes(settings: dict, classifiers: dict[str, pd.DataFrame]) -> list[str]
     return notes
 
 
+def data_line(convert: dict) -> str:
+    """One line on what a dataset's scorecard is about, from its conversion summary
+    (``convert.json``): format, target finding and negatives (multi-label formats), images and
+    positives converted, images skipped, and where the patients of the split came from."""
+    what = f"`{convert.get('format', '?')}` format"
+    if convert.get("target"):
+        what += f", target **{convert['target']}** (negatives: {convert.get('negatives')})"
+    text = (
+        f"Data: {what}; {convert['images']} images converted, {convert['positives']} of them "
+        "positive"
+    )
+    if convert.get("skipped"):
+        text += f", {len(convert['skipped'])} skipped (convert.json says why)"
+    sources = convert.get("patient_ids") or {}
+    if sources.get("none"):
+        text += (
+            f"; {sources['none']} images without a patient id (each its own patient in the split)"
+        )
+    return text + "."
+
+
 def _link(target: str | os.PathLike, start: Path) -> str:
     rel = Path(os.path.relpath(Path(target).resolve(), start.resolve())).as_posix()
     return f"<{rel}>" if any(c in rel for c in " ()") else rel

@@ -508,8 +508,9 @@ def figure_inputs(wildcards):
 
 def summary_files():
     """What the summary reads, dataset -> file: ``verdicts``, ``by_model`` (utility of every
-    classifier), ``classifiers`` and ``stability`` (with stats.replicate_seeds); ``figures``:
-    dataset -> figure name -> PNG."""
+    classifier), ``classifiers``, ``stability`` (with stats.replicate_seeds) and ``data`` (the
+    conversion's summary: format, target, image counts); ``figures``: dataset -> figure name
+    -> PNG."""
     return {
         "verdicts": {ds: P("stats", dataset=ds, name="verdicts", ext="csv") for ds in DATASETS},
         "by_model": {
@@ -518,6 +519,7 @@ def summary_files():
         "figures": {ds: {n: P("figure", dataset=ds, name=n) for n in FIGURES} for ds in DATASETS},
         "classifiers": {ds: P("classifiers", dataset=ds) for ds in DATASETS},
         "stability": stability_files(),
+        "data": {ds: P("convert_summary", dataset=ds) for ds in DATASETS},
     }
 
 

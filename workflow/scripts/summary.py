@@ -12,6 +12,7 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
         settings=dict(smk.params.settings),
         classifiers=dict(smk.params.classifiers),
         stability=dict(smk.params.stability) if smk.params.stability else None,
+        data=dict(smk.params.data),
         out=smk.output[0],
         log=log,
     )

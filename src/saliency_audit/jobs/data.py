@@ -7,7 +7,7 @@ import logging
 from .. import io
 from .. import split as splits
 from ..convert import ConvertOptions, convert_dataset, read_boxes, read_index
-from ..formats import get_format, read_dataset
+from ..formats import dataset_options, get_format, read_dataset
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ def convert_job(
         skip_unreadable=skip_unreadable,
         allowed_modalities=None if allowed_modalities is None else frozenset(allowed_modalities),
     )
-    summary = convert_dataset(records, out, opts, threads=threads, name=dataset)
+    chosen = dataset_options(get_format(fmt), settings)
+    summary = {"format": fmt, **{k: chosen[k] for k in ("target", "negatives") if k in chosen}}
+    summary.update(convert_dataset(records, out, opts, threads=threads, name=dataset))
     io.write_json(out["summary"], summary)
     return summary
 

@@ -17,6 +17,7 @@ tables that show them in :data:`TABLES`):
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -397,6 +398,7 @@ def summary_job(
     settings: dict | None = None,
     classifiers: dict[str, str] | None = None,
     stability: dict[str, str] | None = None,
+    data: dict[str, str] | None = None,
 ) -> None:
     """``summary.md``: one scorecard per dataset (the paper's Tables 3 and 4), the further
     contrasts, (with ``by_model``) the utility of every classifier's maps, and the figures,
@@ -404,10 +406,12 @@ def summary_job(
     figure name (:data:`FIGURES`) -> PNG; ``settings`` and ``classifiers`` (dataset ->
     ``classifiers.csv``): what a reader must know of the run, shown first
     (:func:`~saliency_audit.summary.run_notes`); ``stability``: dataset -> its
-    ``verdict_stability.csv`` (reruns with other training seeds), when there are any. Utility
+    ``verdict_stability.csv`` (reruns with other training seeds), when there are any;
+    ``data``: dataset -> the conversion's ``convert.json`` (format, target, counts). Utility
     cells say how many classifiers (all replicates and architectures) give the same verdict."""
     from saliency_audit.summary import (
         agreement,
+        data_line,
         model_scorecard,
         run_notes,
         scorecard,
@@ -442,6 +446,8 @@ def summary_job(
             for cell, text in support_text(counts, "seeds").items():
                 support[cell] = f"{support[cell]}, {text}" if cell in support else text
         body = scorecard(card, dataset=ds, support=support)
+        if data is not None:
+            body = data_line(json.loads(Path(data[ds]).read_text())) + "\n\n" + body
         further = v[v["part"].isin(TABLES["comparisons"][1])]
         if len(further):
             body += "\n### Further contrasts\n\n" + scorecard(further, dataset=ds)
