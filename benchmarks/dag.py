@@ -106,15 +106,15 @@ def main() -> None:
     for fmt in FURTHER_FORMATS:
         plans[f"paper, {fmt}"] = (fmt, ())
     results = {}
-    for name, (config, extra) in plans.items():
+    for name, (plan, extra) in plans.items():
         best, counts, gpu_jobs = float("inf"), {}, 0
         for _ in range(args.repeats):
             with tempfile.TemporaryDirectory() as tmp:
-                if isinstance(config, str):  # a format: the paper config on its layout
-                    config = paper_config_for_format(config, Path(tmp))
-                write_layout_stubs(tmp, config=config, keras_home=Path(tmp) / "keras")
+                config, stubs = plan, None  # stubs of configs/paper.yaml's two datasets
+                if isinstance(plan, str):  # a format: the paper config on its layout
+                    config = stubs = paper_config_for_format(plan, Path(tmp))
+                write_layout_stubs(tmp, config=stubs, keras_home=Path(tmp) / "keras")
                 seconds, counts, gpu_jobs = dry_run(config, Path(tmp), *extra)
-                config = plans[name][0]
             best = min(best, seconds)
         results[name] = (best, counts, gpu_jobs)
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,3 +1,4 @@
+import hashlib
 import os
 import subprocess
 import sys
@@ -31,6 +32,16 @@ def run_snakemake(
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def tree_hashes(root) -> dict[str, str]:
+    """SHA-256 of every file under ``root``, by relative path (same bytes, same dict)."""
+    root = Path(root)
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def job_counts(proc):

@@ -52,6 +52,11 @@ def test_format_options_are_checked():
         "rle_mode": "absolute",
         "missing_images": "error",
     }
+    # a top-level key that is another format's option is an error, not silently ignored
+    with pytest.raises(InputError, match="format 'siim' has no option.*target.*rle_mode"):
+        dataset_options(get_format("siim"), {"target": "Cardiomegaly"})
+    nih = dataset_options(get_format("nih"), {"target": "Cardiomegaly", "negatives": "normal"})
+    assert nih["target"] == "Cardiomegaly" and nih["negatives"] == "normal"
 
 
 def test_schema_ships_in_the_wheel(tmp_path):

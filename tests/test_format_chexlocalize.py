@@ -3,7 +3,6 @@ polygons, read from the synthetic look-alike and from hand-written layouts."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import tree_hashes
 
 from saliency_audit.convert import OUTPUTS, ConvertOptions, convert_dataset
 from saliency_audit.errors import AnnotationError, InputError
@@ -480,17 +480,12 @@ def test_format_record():
         "ground_truth": "segmentations",
         "uncertain": "exclude",
         "views": "frontal",
+        "missing_images": "error",
     }
     assert fmt.label_files(fmt.layout) == ["labels", "segmentations", "annotations"]
 
 
 # ----------------------------------------------------------------------------- determinism
-def _hashes(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def test_same_seed_same_bytes(tmp_path):
@@ -498,7 +493,7 @@ def test_same_seed_same_bytes(tmp_path):
     synthesize("chexlocalize", tmp_path / "a", params, seed=7)
     synthesize("chexlocalize", tmp_path / "b", params, seed=7)
     synthesize("chexlocalize", tmp_path / "c", params, seed=8)
-    a, b, c = (_hashes(tmp_path / x) for x in "abc")
+    a, b, c = (tree_hashes(tmp_path / x) for x in "abc")
     assert a == b and len(a) == 6 + 3 + 3  # frontal, lateral JPEGs, CSV and 2 JSONs
     assert a != c
     with pytest.raises(InputError, match="lateral_rate=2"):
@@ -526,3 +521,15 @@ def test_a_contour_of_two_points_is_named_when_painted(tmp_path):
     (rec, _) = read_dataset("chexlocalize", root, options={"ground_truth": "annotations"})
     with pytest.raises(AnnotationError, match=r"frontal / Pneumothorax: contour 0 has 2 point"):
         rec.regions[0].paint(np.zeros((4, 5), np.uint8))
+
+
+def test_missing_images_skip_leaves_them_out(tmp_path, caplog):
+    """missing_images: skip (as in the other formats): rows without a JPEG are left out."""
+    root = hand_layout(tmp_path, [row(1, "1.0"), row(2, "0.0"), row(3, "0.0")], files=[1, 3])
+    with caplog.at_level(logging.WARNING):
+        records = read_hand(root, missing_images="skip")
+    assert [r.image_id for r in records] == [
+        "patient1_study1_view1_frontal",
+        "patient3_study1_view1_frontal",
+    ]
+    assert "1 of 3 labelled images have no JPEG" in caplog.text and "skipped" in caplog.text

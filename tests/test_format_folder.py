@@ -3,13 +3,13 @@ synthetic look-alike: round trips through read_dataset and the conversion, quirk
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pydicom
 import pytest
+from conftest import tree_hashes
 from PIL import Image
 
 from saliency_audit import imageops
@@ -70,14 +70,6 @@ def union(im, kind):
     for instance in im.instances(kind):
         full |= instance
     return full
-
-
-def tree_hashes(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")
@@ -329,16 +321,16 @@ def test_mask_files_missing_stray_and_skipped_images(tmp_path, caplog):
     with pytest.raises(InputError) as info:
         read_dataset("folder", tmp_path)
     text = str(info.value)
-    assert "labels.csv: 2 of 4 labelled images have no file under" in text
+    assert "labels.csv: 2 of 4 labelled images have no image file under" in text
     assert "'d.png' (row 3), 'e.jpg' (row 5)" in text and "missing_images: skip" in text
     labels.write_text("image,label\na.png,1\nd.png,0\n")
-    with pytest.raises(InputError, match=r"labels.csv, row 3: image 'd.png' has no file"):
+    with pytest.raises(InputError, match=r"labels.csv, row 3: image 'd.png' has no image file"):
         read_dataset("folder", tmp_path)
     caplog.clear()
     with caplog.at_level("WARNING"):
         records = read_dataset("folder", tmp_path, None, {"options": {"missing_images": "skip"}})
     assert [r.image_id for r in records] == ["a"]
-    assert "1 of 2 labelled images have no file" in caplog.text and "skipped" in caplog.text
+    assert "1 of 2 labelled images have no image file" in caplog.text and "skipped" in caplog.text
 
 
 def test_other_columns_and_layout_keys(tmp_path):

@@ -4,13 +4,13 @@ twelve image folders), and errors that name their row."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import tree_hashes
 from PIL import Image
 
 from saliency_audit import imageops, raster
@@ -360,22 +360,15 @@ def test_unknown_target_names_the_config_key(tmp_path):
 def test_synthesize_twice_gives_identical_bytes(tmp_path):
     params = dict(n_images=10, positive_rate=0.4, size=SIZE, box_rate=0.7, rgba_rate=0.2)
 
-    def digest(root):
-        return {
-            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*"))
-            if p.is_file()
-        }
-
     first = synthesize("nih", tmp_path / "a", params, seed=11)
     again = synthesize("nih", tmp_path / "b", params, seed=11)
-    assert digest(tmp_path / "a") == digest(tmp_path / "b")
-    assert len(digest(tmp_path / "a")) == 12  # 10 PNGs and the two CSVs
+    assert tree_hashes(tmp_path / "a") == tree_hashes(tmp_path / "b")
+    assert len(tree_hashes(tmp_path / "a")) == 12  # 10 PNGs and the two CSVs
     assert {k: v for k, v in first.items() if k != "seconds"} == {
         k: v for k, v in again.items() if k != "seconds"
     }
     synthesize("nih", tmp_path / "c", params, seed=12)
-    assert digest(tmp_path / "c") != digest(tmp_path / "a")
+    assert tree_hashes(tmp_path / "c") != tree_hashes(tmp_path / "a")
     with pytest.raises(InputError, match="unknown parameter 'n_readers'"):
         synthesize("nih", tmp_path / "d", {**params, "n_readers": 3}, seed=1)
     with pytest.raises(InputError, match="box_rate=1.5"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from pathlib import Path
@@ -11,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pydicom
 import pytest
+from conftest import tree_hashes
 from pydicom.uid import ExplicitVRLittleEndian
 
 from saliency_audit import imageops
@@ -396,20 +396,12 @@ def test_dicom_extension_only(tmp_path):
 # --- the writer ------------------------------------------------------------------------------
 
 
-def _hashes(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
 def test_same_seed_same_bytes(tmp_path):
     params = dict(n_images=6, positive_rate=0.5, size=64, shortcut_rate=0.5)
     synthesize("vindr", tmp_path / "a", params, seed=7)
     synthesize("vindr", tmp_path / "b", params, seed=7)
     synthesize("vindr", tmp_path / "c", params, seed=8)
-    a, b, c = _hashes(tmp_path / "a"), _hashes(tmp_path / "b"), _hashes(tmp_path / "c")
+    a, b, c = tree_hashes(tmp_path / "a"), tree_hashes(tmp_path / "b"), tree_hashes(tmp_path / "c")
     assert a == b and len(a) == 6 + 2
     assert set(a) != set(c) and set(a.values()).isdisjoint(c.values())
 

@@ -262,7 +262,34 @@ def locate_images(
     if not absent:
         return found, set()
     where = root if root is not None else images_dir
-    listing = ", ".join(f"{i!r} (row {wanted[i]})" for i in absent[:5])
+    report_missing(
+        [(i, wanted[i]) for i in absent],
+        len(wanted),
+        where=where,
+        source=source,
+        missing_images=missing_images,
+        noun=noun,
+        file_kind=file_kind,
+    )
+    return found, set(absent)
+
+
+def report_missing(
+    absent: list[tuple[str, int]],
+    total: int,
+    *,
+    where: Path,
+    source: Path,
+    missing_images: str = "error",
+    noun: str = "image",
+    file_kind: str = "image",
+) -> None:
+    """Labelled images without a file, ``(name, CSV row)`` of ``total``: one error that
+    counts and lists them (naming option ``missing_images``), or with ``missing_images:
+    skip`` a log line (the caller leaves them out). Nothing happens when ``absent`` is empty."""
+    if not absent:
+        return
+    listing = ", ".join(f"{name!r} (row {line})" for name, line in absent[:5])
     listing += f" and {len(absent) - 5} more" if len(absent) > 5 else ""
     if missing_images == "skip":
         log.warning(
@@ -270,21 +297,21 @@ def locate_images(
             "(missing_images: skip): %s",
             source,
             len(absent),
-            len(wanted),
+            total,
             noun,
             file_kind,
             where,
             listing,
         )
-        return found, set(absent)
+        return
     fix = "set the dataset's option missing_images: skip to leave them out"
     if len(absent) == 1:
-        (i,) = absent
+        ((name, line),) = absent
         raise InputError(
-            f"{source}, row {wanted[i]}: {noun} {i!r} has no {file_kind} file under {where} ({fix})"
+            f"{source}, row {line}: {noun} {name!r} has no {file_kind} file under {where} ({fix})"
         )
     raise InputError(
-        f"{source}: {len(absent)} of {len(wanted)} labelled {noun}s have no {file_kind} file under "
+        f"{source}: {len(absent)} of {total} labelled {noun}s have no {file_kind} file under "
         f"{where}: {listing} ({fix})"
     )
 

@@ -46,6 +46,7 @@ from .base import (
     log_selection,
     read_label_csv,
     read_raster_image,
+    report_missing,
     target_label,
 )
 from .regions import CocoRleRegion, PolygonRegion
@@ -286,6 +287,7 @@ def read_chexlocalize(
     ground_truth: str = "segmentations",
     uncertain: str = "exclude",
     views: str = "frontal",
+    missing_images: str = "error",
 ) -> list[Record]:
     """Read a CheXlocalize layout: one record per kept CSV row, labelled for ``target``,
     with its region from ``ground_truth_json`` (the segmentation or annotation JSON, as
@@ -370,14 +372,16 @@ def read_chexlocalize(
         raise InputError(
             f"{images_dir}: image folder not found (config key datasets.<name>.images)"
         )
-    absent = [(line, i) for line, i, rel, _, _ in kept if not (images_dir / rel).is_file()]
-    if absent:
-        listing = ", ".join(f"{i!r} (row {line})" for line, i in absent[:5])
-        listing += f" and {len(absent) - 5} more" if len(absent) > 5 else ""
-        raise InputError(
-            f"{labels_csv}: {len(absent)} of {len(kept)} labelled images have no JPEG file "
-            f"under {images_dir} (as patient*/study*/view*.jpg): {listing}"
-        )
+    absent = [(i, line) for line, i, rel, _, _ in kept if not (images_dir / rel).is_file()]
+    report_missing(
+        absent,
+        len(kept),
+        where=images_dir,
+        source=labels_csv,
+        missing_images=missing_images,
+        file_kind="JPEG (patient*/study*/view*.jpg)",
+    )
+    kept = [k for k in kept if (k[1], k[0]) not in set(absent)]
 
     reader = segmentation_regions if ground_truth == "segmentations" else annotation_regions
     regions = reader(Path(ground_truth_json), set(seen), target)
@@ -430,6 +434,7 @@ def _read(root: Path, layout: dict, options: dict) -> list[Record]:
         ground_truth=ground_truth,
         uncertain=options["uncertain"],
         views=options["views"],
+        missing_images=options["missing_images"],
     )
 
 
@@ -446,6 +451,7 @@ FORMAT = DatasetFormat(
         "ground_truth": "segmentations",
         "uncertain": "exclude",
         "views": "frontal",
+        "missing_images": "error",
     },
     optional=frozenset({"segmentations", "annotations"}),
     folders=frozenset({"images"}),

@@ -45,6 +45,7 @@ from .base import (
     parse_float,
     read_any_image,
     read_label_csv,
+    report_missing,
     target_label,
 )
 from .regions import MaskFileRegion
@@ -96,37 +97,6 @@ def _pick_target(target, findings: list[str], source: Path) -> str:
             )
         return findings[0]
     return check_target("folder", target, findings, source)
-
-
-def _missing_files(
-    absent: list[tuple[str, int]], n: int, images_dir: Path, source: Path, missing_images: str
-) -> None:
-    """Stop at labelled images without a file (one error counting them), or log them."""
-    if not absent:
-        return
-    listing = ", ".join(f"{p!r} (row {line})" for p, line in absent[:5])
-    listing += f" and {len(absent) - 5} more" if len(absent) > 5 else ""
-    if missing_images == "skip":
-        log.warning(
-            "%s: %d of %d labelled images have no file under %s; skipped "
-            "(missing_images: skip): %s",
-            source,
-            len(absent),
-            n,
-            images_dir,
-            listing,
-        )
-        return
-    fix = "set the dataset's option missing_images: skip to leave them out"
-    if len(absent) == 1:
-        (relpath, line), *_ = absent
-        raise InputError(
-            f"{source}, row {line}: image {relpath!r} has no file under {images_dir} ({fix})"
-        )
-    raise InputError(
-        f"{source}: {len(absent)} of {n} labelled images have no file under {images_dir}: "
-        f"{listing} ({fix})"
-    )
 
 
 def _read_boxes(
@@ -248,7 +218,13 @@ def read_folder(
         by_path[relpath], by_id[image_id] = (image_id, line), line
         rows.append((line, relpath, image_id, flags, patient))
     absent = [(p, line) for line, p, *_ in rows if not (images_dir / p).is_file()]
-    _missing_files(absent, len(rows), images_dir, labels_csv, missing_images)
+    report_missing(
+        absent,
+        len(rows),
+        where=images_dir,
+        source=labels_csv,
+        missing_images=missing_images,
+    )
     skipped = {p for p, _ in absent}
     if not has_patient:
         log.info(

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..formats.chexlocalize import COLUMNS, JSON_NAMES, LABEL_COLUMNS, TARGETS
 from ..io import write_text
 from . import dicom_writer as dw
 from .findings import findings_images, write_jpeg
@@ -56,35 +57,8 @@ WIDTH_RATIO = 1.2  # columns / rows of the written images
 _STREAM = 0x64541  # separates this writer's random streams from the other formats'
 
 #: the JSONs' 10 localised findings (cheXlocalize's eval_constants.LOCALIZATION_TASKS)
-LOCALIZATION_TASKS = (
-    "Enlarged Cardiomediastinum",
-    "Cardiomegaly",
-    "Lung Lesion",
-    "Airspace Opacity",
-    "Edema",
-    "Consolidation",
-    "Atelectasis",
-    "Pneumothorax",
-    "Pleural Effusion",
-    "Support Devices",
-)
-LABEL_COLUMNS = (
-    "No Finding",
-    "Enlarged Cardiomediastinum",
-    "Cardiomegaly",
-    "Lung Opacity",
-    "Lung Lesion",
-    "Edema",
-    "Consolidation",
-    "Pneumonia",
-    "Atelectasis",
-    "Pneumothorax",
-    "Pleural Effusion",
-    "Pleural Other",
-    "Fracture",
-    "Support Devices",
-)
-HEADER = ("Path", "Sex", "Age", "Frontal/Lateral", "AP/PA", *LABEL_COLUMNS)
+LOCALIZATION_TASKS = tuple(JSON_NAMES.get(name, name) for name in TARGETS)
+HEADER = COLUMNS
 #: planted finding -> (CSV column, JSON name)
 NAMES = {
     "pneumothorax": ("Pneumothorax", "Pneumothorax"),
