@@ -138,3 +138,25 @@ def test_dataset_without_positives_is_refused(siim_root, tmp_path):
     records = [r for r in read_dataset("siim", siim_root) if r.label == 0]
     with pytest.raises(InputError, match="no positive images"):
         convert_dataset(records, tmp_path, options(), name="demo")
+
+
+def test_positives_without_ground_truth_skipped_or_kept(siim_root, tmp_path):
+    """A positive whose regions paint nothing: skipped (and listed) by default; kept with
+    annotated 0 when the dataset keeps unannotated positives for training."""
+    records = read_dataset("siim", siim_root)
+    blank = next(r for r in records if r.label)
+    blank.regions = [dataclasses.replace(blank.regions[0], encoded="-1")]
+    summary = convert_dataset(records, tmp_path / "drop", options())
+    assert [s["image_id"] for s in summary["skipped"]] == [blank.image_id]
+    assert "no ground truth" in summary["skipped"][0]["reason"]
+    summary = convert_dataset(records, tmp_path / "keep", options(keep_unannotated=True))
+    index = pd.read_csv(tmp_path / "keep/index.csv", dtype={"image_id": str})
+    assert summary["skipped"] == [] and summary["unannotated_positives"] == 1
+    assert index.loc[index["annotated"] == 0, "image_id"].tolist() == [blank.image_id]
+    assert (index.loc[index["image_id"] != blank.image_id, "annotated"] == 1).all()
+
+
+def test_read_dataset_unannotated_option(tmp_path):
+    write_rsna(tmp_path / "r", n_images=10, positive_rate=0.5, size=64, seed=1)
+    with pytest.raises(InputError, match="datasets.<name>.unannotated: 'keep'"):
+        read_dataset("rsna", tmp_path / "r", unannotated="keep")

@@ -43,7 +43,8 @@ def test_every_dataset_reaches_its_scorecard(formats_run):
             assert (formats_run / ds / "stats" / table).is_file(), (ds, table)
         index, masks = load(formats_run, ds)
         has_mask = masks.reshape(len(masks), -1).max(axis=1) > 0
-        assert np.array_equal(has_mask, index["label"].to_numpy() == 1), ds
+        truth = (index["label"] == 1) & (index["annotated"] == 1)  # nih keeps unboxed ones
+        assert np.array_equal(has_mask, truth.to_numpy()), ds
         assert 0 < index["label"].sum() < len(index)
 
 
@@ -67,7 +68,8 @@ def test_chexlocalize_labels_follow_the_csv(formats_run):
 
 def test_nih_labels_and_patients(formats_run):
     """Target Cardiomegaly from the pipe-separated Finding Labels; follow-ups of one Patient
-    ID share a patient hash, so they land in one split."""
+    ID share a patient hash, so they land in one split. Positives without a box (box_rate
+    0.6) are kept for training (unannotated: train) and never reach the test split."""
     index, _ = load(formats_run, "nih")
     root = synthetic(formats_run, "nih")
     with open(root / "Data_Entry_2017.csv") as fh:
@@ -84,7 +86,14 @@ def test_nih_labels_and_patients(formats_run):
     )
     assert index.groupby("patient")["split"].nunique().max() == 1
     boxes = pd.read_csv(formats_run / "nih/images/boxes.csv")
-    assert set(boxes["image_id"].astype(str)) == set(index.loc[index["label"] == 1, "image_id"])
+    positives = index[index["label"] == 1]
+    boxed = set(boxes["image_id"].astype(str))
+    assert boxed == set(positives.loc[positives["annotated"] == 1, "image_id"])
+    unboxed = positives[positives["annotated"] == 0]
+    assert 0 < len(unboxed) < len(positives)
+    assert set(unboxed["split"]) <= {"train", "val"} and "train" in set(unboxed["split"])
+    maps = pd.read_csv(formats_run / "nih/splits/positives.csv", dtype={"image_id": str})
+    assert set(maps["image_id"]) <= boxed
 
 
 def test_vindr_majority_of_readers(formats_run):

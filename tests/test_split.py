@@ -98,3 +98,28 @@ def test_sample_positives_seeded_and_too_few():
     assert list(a["index"]) == sorted(a["index"])
     with pytest.raises(InputError, match="sample.n asks for 999"):
         splits.sample_positives(index, table, 999, seed=3, name="demo")
+
+
+def test_positives_without_ground_truth_stay_out_of_test():
+    """unannotated: train: positive patients without any ground truth go to train and val
+    in the train:val ratio (exact counts), never to test; the other strata split as before,
+    so an index whose positives all have ground truth splits exactly as without the column."""
+    index = make_index(n_patients=400)
+    index["annotated"] = 1
+    plain = splits.make_split(index.drop(columns="annotated"), FRACTIONS, seed=3)
+    pd.testing.assert_frame_equal(splits.make_split(index, FRACTIONS, seed=3), plain)
+    positive = index.groupby("patient_hash")["label"].max()
+    unboxed = positive.index[positive == 1][::2]  # half the positive patients: no box at all
+    index.loc[index["patient_hash"].isin(unboxed) & (index["label"] == 1), "annotated"] = 0
+    table = splits.make_split(index, FRACTIONS, seed=3)
+    merged = index.merge(table, on="image_id")
+    per_patient = merged.groupby("patient_hash").agg(split=("split", "first"))
+    got = per_patient.loc[unboxed, "split"].value_counts().to_dict()
+    n_train = int(np.floor(len(unboxed) * 0.81 / 0.90 + 0.5))  # largest remainder
+    assert got == {"train": n_train, "val": len(unboxed) - n_train}
+    test = merged[merged["split"] == "test"]
+    assert test["label"].sum() > 0 and test.loc[test["label"] == 1, "annotated"].all()
+    # the sample and the map rows only take positives with ground truth
+    chosen = splits.sample_positives(index, table, 5, seed=0)
+    rows = splits.positive_test_rows(index, table, chosen)
+    assert set(rows["image_id"]) == set(test.loc[test["label"] == 1, "image_id"])

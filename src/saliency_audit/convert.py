@@ -39,6 +39,7 @@ INDEX_COLUMNS = [
     "image_id",
     "patient_hash",
     "label",
+    "annotated",
     "n_regions",
     "orig_rows",
     "orig_cols",
@@ -56,23 +57,35 @@ BOX_TOLERANCE = 1e-6
 class ConvertOptions:
     """``size``: side of the stacks; ``salt``: of the patient hash; ``load_image``: the
     format's loader; ``skip_unreadable``: log and skip images that cannot be read;
-    ``allowed_modalities``: DICOM Modality values accepted (None: any)."""
+    ``allowed_modalities``: DICOM Modality values accepted (None: any);
+    ``keep_unannotated``: keep positives whose ground truth is empty (``annotated`` 0 in
+    ``index.csv``) instead of skipping them."""
 
     size: int
     salt: str
     load_image: ImageLoader = dicom.read_image
     skip_unreadable: bool = False
     allowed_modalities: frozenset[str] | None = dicom.DEFAULT_MODALITIES
+    keep_unannotated: bool = False
 
 
 def read_index(path) -> pd.DataFrame:
     """An ``index.csv`` written by :func:`convert_dataset` (ids and hashes kept as strings);
-    it must have the ``index`` and ``image_id`` columns at least."""
+    it must have the ``index`` and ``image_id`` columns at least (an index without
+    ``annotated``, from an earlier version, has ground truth for every image)."""
     index = pd.read_csv(path, dtype={"image_id": str, "patient_hash": str})
     missing = [c for c in INDEX_COLUMNS[:2] if c not in index.columns]
     if missing:
         raise InputError(f"{path}: missing column(s) {', '.join(missing)} of an index.csv")
+    if "annotated" not in index.columns and "label" in index.columns:
+        index.insert(index.columns.get_loc("label") + 1, "annotated", 1)
     return index
+
+
+def scorable(index: pd.DataFrame) -> pd.Series:
+    """Rows whose ground truth can score a map or train a localiser: negatives, and positives
+    with ground truth (``annotated``)."""
+    return (index["label"] == 0) | (index["annotated"] == 1)
 
 
 def read_boxes(path) -> pd.DataFrame:
@@ -130,9 +143,14 @@ def _process(args):
         raise
     pixels = imageops.to_uint8(imageops.resize_area(img.pixels, (opts.size, opts.size)))
     mask, boxes = _mask_for(rec, img.rows, img.cols, opts.size)
-    if rec.label and not mask.any():
-        # readers' boxes that no majority shares: a positive without ground truth
-        return rec, None, f"{rec.image_id}: positive, but no ground truth left after the vote"
+    annotated = not rec.label or bool(mask.any())
+    if not annotated and not opts.keep_unannotated:
+        # e.g. readers' boxes that no majority shares: a positive without ground truth
+        return (
+            rec,
+            None,
+            f"{rec.image_id}: positive, but its ground truth is empty (e.g. no majority of readers)",
+        )
     meta = {
         "image_id": rec.image_id,
         "patient_hash": hash_patient_id(
@@ -141,6 +159,7 @@ def _process(args):
         # where the patient came from (summary only): splits are patient-level where known
         "patient_source": "label file" if rec.patient_id else "image" if img.patient_id else "none",
         "label": rec.label,
+        "annotated": int(annotated),
         "n_regions": len(rec.regions) + len(rec.boxes),
         "orig_rows": img.rows,
         "orig_cols": img.cols,
@@ -246,6 +265,7 @@ def convert_dataset(
         "dataset": name,
         "images": kept,
         "positives": int(index["label"].sum()),
+        "unannotated_positives": int((index["label"] & (1 - index["annotated"])).sum()),
         "patient_ids": {k: int(v) for k, v in sorted(sources.items())},
         "skipped": skipped,
         "size": size,

@@ -37,18 +37,30 @@ def make_split(index: pd.DataFrame, fractions: dict[str, float], seed: int) -> p
 
     Patients are labelled positive when any of their images is.  Within each label stratum
     the patients are shuffled with ``seed`` and cut by the cumulative ``fractions``
-    (largest-remainder rounding, so counts add up exactly).
+    (largest-remainder rounding, so counts add up exactly).  Positive patients none of whose
+    positives has ground truth (``annotated`` 0, kept with ``unannotated: train``) form a
+    third stratum cut between train and val only (in the train:val ratio): no map can be
+    scored on them.
     """
     total = sum(fractions[s] for s in SPLITS)
     if not np.isclose(total, 1.0, atol=1e-6):
         raise InputError(f"config key split.fractions: train+val+test must sum to 1, got {total}")
     rng = np.random.default_rng(seed)
     patient_label = index.groupby("patient_hash")["label"].max().sort_index()
+    stratum = patient_label.copy()
+    if "annotated" in index.columns:
+        scored = index["label"].eq(1) & index["annotated"].eq(1)
+        has_truth = scored.groupby(index["patient_hash"]).any().reindex(stratum.index)
+        stratum[(patient_label == 1) & ~has_truth] = 2  # positives without ground truth
+    train_val = fractions["train"] / (fractions["train"] + fractions["val"])
     assignment: dict[str, str] = {}
-    for label in (0, 1):
-        patients = patient_label.index[patient_label == label].to_numpy()
+    for label in (0, 1, 2):
+        patients = stratum.index[stratum == label].to_numpy()
+        if label == 2 and not len(patients):
+            break  # (no draw: splits without such patients stay as they were)
         patients = patients[rng.permutation(len(patients))]
-        counts = _largest_remainder([fractions[s] for s in SPLITS], len(patients))
+        shares = [fractions[s] for s in SPLITS] if label < 2 else [train_val, 1 - train_val, 0.0]
+        counts = _largest_remainder(shares, len(patients))
         start = 0
         for split, count in zip(SPLITS, counts, strict=True):
             for p in patients[start : start + count]:
@@ -146,19 +158,31 @@ def positive_test_rows(
 ) -> pd.DataFrame:
     """All positive test images (``index, image_id, sampled``) in stack order: the rows of the
     saliency maps (utility uses all of them, the other tests the sampled ones)."""
-    merged = index.merge(split, on="image_id", validate="one_to_one")
-    pool = merged[(merged["split"] == "test") & (merged["label"] == 1)]
+    pool = _test_positives(index, split)
     out = pool[["index", "image_id"]].sort_values("index").reset_index(drop=True)
     out["sampled"] = out["image_id"].isin(set(sample["image_id"]))
     return out
+
+
+def _test_positives(index: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
+    """The positive test images with ground truth (a given split CSV may put positives
+    without any in test: they are left out of every map stack, and counted in the log)."""
+    merged = index.merge(split, on="image_id", validate="one_to_one")
+    pool = merged[(merged["split"] == "test") & (merged["label"] == 1)]
+    if "annotated" in pool.columns and not pool["annotated"].all():
+        log.warning(
+            "%d positive test images have no ground truth; no map is made or scored for them",
+            int((pool["annotated"] == 0).sum()),
+        )
+        pool = pool[pool["annotated"] == 1]
+    return pool
 
 
 def sample_positives(
     index: pd.DataFrame, split: pd.DataFrame, n: int, seed: int, name: str = "dataset"
 ) -> pd.DataFrame:
     """Pick ``n`` positive test images (seeded); returned sorted by stack index."""
-    merged = index.merge(split, on="image_id", validate="one_to_one")
-    pool = merged[(merged["split"] == "test") & (merged["label"] == 1)]
+    pool = _test_positives(index, split)
     if len(pool) < n:
         raise InputError(
             f"dataset {name!r}: config key sample.n asks for {n} positive test images but "

@@ -11,6 +11,7 @@ reader, image loader, options, synthetic writer); adding a format is that module
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from typing import Any
 from ..errors import InputError
 from . import chexlocalize, folder, nih, rsna, siim, vindr
 from .base import Box, DatasetFormat, Record, drop_unannotated
+
+log = logging.getLogger(__name__)
 
 FORMATS: dict[str, DatasetFormat] = {
     f.name: f
@@ -81,11 +84,36 @@ def dataset_options(fmt: DatasetFormat, settings: Mapping[str, Any] | None = Non
     return out
 
 
+#: what happens to positives without any ground truth (a dataset's ``unannotated`` key)
+UNANNOTATED = ("drop", "train")
+
+
 def read_dataset(
-    fmt: str, root: str | Path, layout: Mapping | None = None, options: Mapping | None = None
+    fmt: str,
+    root: str | Path,
+    layout: Mapping | None = None,
+    options: Mapping | None = None,
+    unannotated: str = "drop",
 ) -> list[Record]:
     """The labelled images of a dataset of format ``fmt`` under ``root``: layout overrides
-    (relative to ``root``) and options as in the config."""
+    (relative to ``root``) and options as in the config. Positives without any ground truth
+    are left out (``unannotated: drop``) or kept to train and validate the classifiers only
+    (``train``: the split keeps them out of the test split, localisers do not train on
+    them)."""
+    if unannotated not in UNANNOTATED:
+        raise InputError(
+            f"config key datasets.<name>.unannotated: {unannotated!r} is not one of {UNANNOTATED}"
+        )
     f = get_format(fmt)
     records = f.read(Path(root), dataset_layout(f, layout, root), dataset_options(f, options))
-    return drop_unannotated(records, str(root))
+    if unannotated == "drop":
+        return drop_unannotated(records, str(root))
+    kept = sum(1 for r in records if r.label and not r.annotated)
+    log.info(
+        "%s: %d of %d positive images have no ground truth; kept to train and validate the "
+        "classifiers only (unannotated: train)",
+        root,
+        kept,
+        sum(r.label for r in records),
+    )
+    return records

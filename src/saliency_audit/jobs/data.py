@@ -37,7 +37,8 @@ def convert_job(
     """Read a dataset in its format's layout and convert it to the stacks and CSVs ``out``
     (``images``, ``masks``, ``index``, ``boxes``, ``summary``). ``settings``: the dataset's
     config (layout overrides and format options)."""
-    records = read_dataset(fmt, root, settings, settings)
+    unannotated = settings.get("unannotated") or "drop"
+    records = read_dataset(fmt, root, settings, settings, unannotated)
     log.info(
         "%s: %d labelled images, %d positive", dataset, len(records), sum(r.label for r in records)
     )
@@ -47,6 +48,7 @@ def convert_job(
         load_image=get_format(fmt).load_image,
         skip_unreadable=skip_unreadable,
         allowed_modalities=None if allowed_modalities is None else frozenset(allowed_modalities),
+        keep_unannotated=unannotated == "train",
     )
     chosen = dataset_options(get_format(fmt), settings)
     summary = {"format": fmt, **{k: chosen[k] for k in ("target", "negatives") if k in chosen}}

@@ -27,7 +27,7 @@ import pandas as pd
 
 from saliency_audit import io, provenance
 from saliency_audit import metrics as M
-from saliency_audit.convert import read_index
+from saliency_audit.convert import read_index, scorable
 from saliency_audit.errors import InputError
 from saliency_audit.split import load_split, read_positives
 from saliency_audit.vocabulary import (
@@ -191,9 +191,12 @@ def method_metrics_job(
 
 
 def average_mask(masks, index, split) -> np.ndarray:
-    """The AVG baseline: mean of the train and validation masks (float in [0, 1])."""
-    merged = read_index(index).merge(load_split(split), on="image_id", validate="one_to_one")
-    rows = merged.loc[merged["split"].isin(["train", "val"]), "index"].to_numpy()
+    """The AVG baseline: mean of the train and validation masks (float in [0, 1]); positives
+    without ground truth (``unannotated: train``) take no part."""
+    table = read_index(index)
+    merged = table.merge(load_split(split), on="image_id", validate="one_to_one")
+    keep = merged["split"].isin(["train", "val"]) & scorable(merged)
+    rows = merged.loc[keep, "index"].to_numpy()
     stack = io.load_stack(masks)
     total = np.zeros(stack.shape[1:], np.float64)
     for start in range(0, rows.size, 256):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import io
-from ..convert import read_boxes, read_index
+from ..convert import read_boxes, read_index, scorable
 from ..errors import InputError
 from ..split import load_split
 
@@ -30,8 +30,13 @@ class Data:
     def labels(self) -> np.ndarray:
         return self.index["label"].to_numpy()
 
-    def rows(self, name: str) -> np.ndarray:
-        return np.flatnonzero(self.split == name)
+    def rows(self, name: str, *, ground_truth: bool = False) -> np.ndarray:
+        """Stack rows of split ``name``; with ``ground_truth``, only those a localiser can
+        learn from (no positive without ground truth, see ``unannotated: train``)."""
+        keep = self.split == name
+        if ground_truth:
+            keep &= scorable(self.index).to_numpy()
+        return np.flatnonzero(keep)
 
 
 def schedule(settings: dict, seed: int):
@@ -235,8 +240,8 @@ def train_baseline_job(
         model, history = train_unet(
             data.images,
             io.load_stack(masks),
-            data.rows("train"),
-            data.rows("val"),
+            data.rows("train", ground_truth=True),
+            data.rows("val", ground_truth=True),
             base_filters=params["base_filters"],
             depth=params["depth"],
             **common,
@@ -248,8 +253,8 @@ def train_baseline_job(
         model, history = train_retinanet(
             data.images,
             _boxes_per_row(boxes, len(data.index)),
-            data.rows("train"),
-            data.rows("val"),
+            data.rows("train", ground_truth=True),
+            data.rows("val", ground_truth=True),
             backbone=params["backbone"],
             anchor_size=params["anchor_size"],
             **common,
