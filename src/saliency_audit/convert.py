@@ -149,7 +149,7 @@ def _process(args):
         return (
             rec,
             None,
-            f"{rec.image_id}: positive, but its ground truth is empty (e.g. no majority of readers)",
+            f"{rec.image_id}: positive, but its ground truth is empty (no reader majority?)",
         )
     meta = {
         "image_id": rec.image_id,
