@@ -148,7 +148,7 @@ def test_positives_without_ground_truth_skipped_or_kept(siim_root, tmp_path):
     blank.regions = [dataclasses.replace(blank.regions[0], encoded="-1")]
     summary = convert_dataset(records, tmp_path / "drop", options())
     assert [s["image_id"] for s in summary["skipped"]] == [blank.image_id]
-    assert "no ground truth" in summary["skipped"][0]["reason"]
+    assert "ground truth is empty" in summary["skipped"][0]["reason"]
     summary = convert_dataset(records, tmp_path / "keep", options(keep_unannotated=True))
     index = pd.read_csv(tmp_path / "keep/index.csv", dtype={"image_id": str})
     assert summary["skipped"] == [] and summary["unannotated_positives"] == 1

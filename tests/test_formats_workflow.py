@@ -69,7 +69,7 @@ def test_chexlocalize_labels_follow_the_csv(formats_run):
 def test_nih_labels_and_patients(formats_run):
     """Target Cardiomegaly from the pipe-separated Finding Labels; follow-ups of one Patient
     ID share a patient hash, so they land in one split. Positives without a box (box_rate
-    0.6) are kept for training (unannotated: train) and never reach the test split."""
+    0.75) are kept for training (unannotated: train) and never reach the test split."""
     index, _ = load(formats_run, "nih")
     root = synthetic(formats_run, "nih")
     with open(root / "Data_Entry_2017.csv") as fh:

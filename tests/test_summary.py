@@ -265,6 +265,8 @@ def test_data_line_names_format_target_and_patients():
         "Data: `nih` format, target **Cardiomegaly** (negatives: normal); 36 images converted, "
         "18 of them positive, 1 skipped (convert.json says why)."
     )
+    line = data_line({"format": "nih", "images": 9, "positives": 4, "unannotated_positives": 2})
+    assert line.endswith("4 of them positive (2 without ground truth: classifier training only).")
     line = data_line({"format": "vindr", "images": 9, "positives": 4, "patient_ids": {"none": 9}})
     assert line.endswith(
         "4 of them positive; 9 images without a patient id (each its own patient in the split)."

@@ -85,6 +85,8 @@ def read_index(path) -> pd.DataFrame:
 def scorable(index: pd.DataFrame) -> pd.Series:
     """Rows whose ground truth can score a map or train a localiser: negatives, and positives
     with ground truth (``annotated``)."""
+    if not {"label", "annotated"} <= set(index.columns):
+        return pd.Series(True, index=index.index)
     return (index["label"] == 0) | (index["annotated"] == 1)
 
 

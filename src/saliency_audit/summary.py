@@ -233,6 +233,10 @@ def data_line(convert: dict) -> str:
         f"Data: {what}; {convert['images']} images converted, {convert['positives']} of them "
         "positive"
     )
+    if convert.get("unannotated_positives"):
+        text += (
+            f" ({convert['unannotated_positives']} without ground truth: classifier training only)"
+        )
     if convert.get("skipped"):
         text += f", {len(convert['skipped'])} skipped (convert.json says why)"
     sources = convert.get("patient_ids") or {}
