@@ -160,3 +160,24 @@ def test_read_dataset_unannotated_option(tmp_path):
     write_rsna(tmp_path / "r", n_images=10, positive_rate=0.5, size=64, seed=1)
     with pytest.raises(InputError, match="datasets.<name>.unannotated: 'keep'"):
         read_dataset("rsna", tmp_path / "r", unannotated="keep")
+
+
+def test_reader_vote_is_taken_at_the_original_size():
+    """Two readers' boxes that do not overlap but fall within one output pixel of each other
+    give no ground truth (the vote is at the original size, then resized); overlapping ones
+    give their overlap, area-resized like a region."""
+    from saliency_audit.convert import _mask_for
+    from saliency_audit.formats.base import Box, Record
+
+    def vote(boxes):
+        rec = Record("x", Path("x.dicom"), 1, boxes=boxes, source="a.csv", box_votes=2)
+        return _mask_for(rec, 2500, 2500, 224)
+
+    mask, boxes = vote([Box(100, 100, 50, 400, 2, "R1"), Box(152, 100, 48, 400, 3, "R2")])
+    assert not mask.any() and boxes == []
+    mask, boxes = vote([Box(0, 0, 1250, 1250, 2, "R1"), Box(625, 625, 1250, 1250, 3, "R2")])
+    full = np.zeros((2500, 2500), np.uint8)
+    full[625:1250, 625:1250] = 1
+    np.testing.assert_array_equal(mask, imageops.resize_mask(full, (224, 224)))
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    assert boxes == [(cols[0], rows[0], cols[-1], rows[-1])]

@@ -514,13 +514,19 @@ def test_findings_parameter_plants_only_those(tmp_path):
     assert sorted(frame["No Finding"]) == ["0.0", "0.0", "1.0", "1.0"]
 
 
-def test_a_contour_of_two_points_is_named_when_painted(tmp_path):
+def test_short_contours_are_drawn_as_cheXlocalize_draws_them(tmp_path):
+    """A two-point contour is the line PIL's polygon draws (as annotation_to_segmentation.py
+    does), a one-point contour its pixel: nothing stops the conversion."""
     root = hand_layout(tmp_path, [row(1, "1.0"), row(2, "0.0")])
-    entry = {"img_size": [4, 5], "Pneumothorax": [[[1, 1], [3, 1]]]}
+    entry = {"img_size": [4, 5], "Pneumothorax": [[[1, 1], [3, 1]], [[4, 3]]]}
     (root / ANNOTATIONS).write_text(json.dumps({"patient1_study1_view1_frontal": entry}))
     (rec, _) = read_dataset("chexlocalize", root, options={"ground_truth": "annotations"})
-    with pytest.raises(AnnotationError, match=r"frontal / Pneumothorax: contour 0 has 2 point"):
-        rec.regions[0].paint(np.zeros((4, 5), np.uint8))
+    canvas = np.zeros((4, 5), np.uint8)
+    rec.regions[0].paint(canvas)
+    expected = np.zeros((4, 5), np.uint8)
+    expected[1, 1:4] = 1
+    expected[3, 4] = 1
+    np.testing.assert_array_equal(canvas, expected)
 
 
 def test_missing_images_skip_leaves_them_out(tmp_path, caplog):

@@ -463,3 +463,36 @@ def test_default_look_alike_reads_with_the_format_defaults(tmp_path):
     assert list(labels.columns) == ["image", "patient", "label"]
     records = read_dataset("folder", tmp_path / "d")
     assert sum(r.label for r in records) == 3 and all(r.annotated for r in records if r.label)
+
+
+def test_rgba_masks_and_dicoms_named_by_uid(tmp_path):
+    """An RGBA mask's opaque alpha is no lesion; a DICOM named by its UID (no suffix, dots in
+    the name) keeps its whole name as id and mask name, and is read as DICOM."""
+    from saliency_audit.synth.dicom_writer import write_cr_dicom
+
+    root = tmp_path / "d"
+    uid = "1.2.840.113619.2.55.3.6046"
+    pixels = np.zeros((8, 8), np.uint8)
+    pixels[2:4, 2:6] = 200
+    header = dict(study_uid="1.2.3", series_uid="1.2.4", age="050Y", sex="F", view="PA")
+    for name in (uid, "1.2.840.113619.2.55.3.6047"):
+        write_cr_dicom(
+            root / "images" / name,
+            pixels,
+            patient_id="p",
+            patient_name="p",
+            sop_uid=name,
+            **header,
+        )
+    mask = np.zeros((8, 8, 4), np.uint8)
+    mask[..., 3] = 255  # opaque everywhere
+    mask[2:4, 2:6, :3] = 255  # white lesion
+    (root / "masks").mkdir(parents=True)
+    Image.fromarray(mask, "RGBA").save(root / "masks" / f"{uid}.png")
+    (root / "labels.csv").write_text(f"image,label\n{uid},1\n1.2.840.113619.2.55.3.6047,0\n")
+    records = read_dataset("folder", root)
+    assert [r.image_id for r in records] == [uid, "1.2.840.113619.2.55.3.6047"]
+    canvas = np.zeros((8, 8), np.uint8)
+    records[0].regions[0].paint(canvas)
+    assert canvas.sum() == 8 and canvas[2:4, 2:6].all()
+    assert read_any_image(records[0].path).photometric == "MONOCHROME2"

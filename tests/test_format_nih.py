@@ -388,3 +388,14 @@ def test_writer_plants_only_the_findings_asked_for(tmp_path):
     boxes = pd.read_csv(tmp_path / "BBox_List_2017.csv", usecols=range(6))
     assert len(boxes) == summary["n_boxes"]
     assert list(boxes["Finding Label"]) == sorted(boxes["Finding Label"])  # grouped, as real
+
+
+def test_a_box_of_another_finding_the_image_lacks_is_ignored_with_a_warning(tmp_path, caplog):
+    """The box list predates the relabelled Data_Entry: a box of a finding the image is not
+    labelled with is ignored (and counted) unless it is the target's."""
+    root = hand_layout(tmp_path, ENTRIES, BOXES + "00000001_000.png,Mass,1,2,3,4,,,\n")
+    with caplog.at_level(logging.WARNING):
+        records = read_dataset("nih", root)
+    assert "1 box(es) of findings that Data_Entry_2017.csv does not give" in caplog.text
+    assert "row 5: a 'Mass' box for image '00000001_000.png'" in caplog.text
+    assert [len(r.boxes) for r in records if r.label] == [1]  # the Pneumothorax box only

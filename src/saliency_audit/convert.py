@@ -99,8 +99,9 @@ def _mask_for(rec: Record, rows: int, cols: int, size: int):
     """The record's ground truth at ``size`` and its boxes there (inclusive pixels).
 
     Regions are painted at the original size, OR-ed and area-resized; boxes are scaled and
-    filled. With ``box_votes`` > 1 (several readers), a pixel is ground truth where at least
-    that many readers' boxes cover it, and the boxes written are those of the voted mask's
+    filled. With ``box_votes`` > 1 (several readers), each reader's boxes are painted at the
+    original size, a pixel is ground truth where at least ``box_votes`` readers' boxes cover
+    it, that vote is area-resized like a region, and the boxes written are those of its
     connected parts."""
     boxes = []
     if rec.regions:
@@ -119,15 +120,20 @@ def _mask_for(rec: Record, rows: int, cols: int, size: int):
                 f"box x={box.x}, y={box.y}, width={box.width}, height={box.height} extends "
                 f"outside the {cols}x{rows} image {rec.path.name}",
             )
+        if rec.box_votes > 1:  # the pixels the box covers at the original size
+            canvas = votes.setdefault(box.reader, np.zeros((rows, cols), dtype=np.uint8))
+            x0, y0 = int(np.floor(box.x)), int(np.floor(box.y))
+            x1, y1 = int(np.ceil(box.x + box.width)), int(np.ceil(box.y + box.height))
+            canvas[y0:y1, x0:x1] = 1
+            continue
         x0, y0, x1, y1 = imageops.scale_box(box.x, box.y, box.width, box.height, (rows, cols), size)
-        if rec.box_votes > 1:
-            votes.setdefault(box.reader, np.zeros((size, size), dtype=np.uint8))
-            votes[box.reader][y0 : y1 + 1, x0 : x1 + 1] = 1
-        else:
-            mask[y0 : y1 + 1, x0 : x1 + 1] = 1
-            boxes.append((x0, y0, x1, y1))
+        mask[y0 : y1 + 1, x0 : x1 + 1] = 1
+        boxes.append((x0, y0, x1, y1))
     if votes:
-        voted = (np.sum(list(votes.values()), axis=0) >= rec.box_votes).astype(np.uint8)
+        count = np.zeros((rows, cols), dtype=np.uint16)
+        for canvas in votes.values():
+            count += canvas
+        voted = imageops.resize_mask((count >= rec.box_votes).astype(np.uint8), (size, size))
         mask |= voted
         labels, _ = ndimage.label(voted)
         for part in ndimage.find_objects(labels):

@@ -135,16 +135,26 @@ def read_raster_image(*args, **kwargs):
     return read_image(*args, **kwargs)
 
 
-#: file name suffixes read as DICOM by :func:`read_any_image` (others: PNG, JPEG, ...)
-DICOM_SUFFIXES = (".dcm", ".dicom", "")
+#: file name suffixes :func:`read_any_image` reads as raster images; any other file (``.dcm``,
+#: ``.dicom``, none, or a UID-like name such as ``1.2.840.113619.2.55``) is read as DICOM
+RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+#: suffixes that name an image file (a file name's last dot-part otherwise belongs to its stem)
+IMAGE_SUFFIXES = (*RASTER_SUFFIXES, ".dcm", ".dicom")
 
 
 def read_any_image(path, **kwargs):
-    """A DICOM (``.dcm``, ``.dicom``, no suffix) or raster image (PNG, JPEG, TIFF), by the
-    file name's suffix."""
-    if Path(path).suffix.lower() in DICOM_SUFFIXES:
-        return read_dicom_image(path, **kwargs)
-    return read_raster_image(path, **kwargs)
+    """A raster image (PNG, JPEG, TIFF, BMP, by the file name's suffix) or else a DICOM."""
+    if Path(path).suffix.lower() in RASTER_SUFFIXES:
+        return read_raster_image(path, **kwargs)
+    return read_dicom_image(path, **kwargs)
+
+
+def image_stem(path) -> str:
+    """``path`` without its image suffix (``p1/a.png`` -> ``p1/a``); a name whose last
+    dot-part is no image suffix (a DICOM named by its UID) is kept whole."""
+    text = str(path)
+    suffix = Path(text).suffix
+    return text[: -len(suffix)] if suffix.lower() in IMAGE_SUFFIXES else text
 
 
 def lazy_writer(module: str, name: str) -> Callable[..., dict]:

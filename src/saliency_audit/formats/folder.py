@@ -40,6 +40,7 @@ from .base import (
     DatasetFormat,
     Record,
     check_target,
+    image_stem,
     lazy_writer,
     log_selection,
     parse_float,
@@ -80,7 +81,7 @@ def _relpath(text: str) -> str:
 def _image_id(relpath: str) -> str:
     """The image id: the relative path without its suffix (``p001/img1.png`` -> ``p001/img1``)."""
     path = PurePosixPath(relpath)
-    return str(path.with_suffix("")) if path.suffix else relpath
+    return image_stem(str(path)) if path.suffix else relpath
 
 
 def _pick_target(target, findings: list[str], source: Path) -> str:
@@ -268,7 +269,7 @@ def read_folder(
                 )
             rec.boxes = boxes[image_id]
         if masks_dir is not None and label:
-            mask = masks_dir / PurePosixPath(relpath).with_suffix(".png")
+            mask = masks_dir / f"{image_stem(PurePosixPath(relpath))}.png"
             if mask.is_file():
                 rec.regions.append(MaskFileRegion(mask, str(labels_csv), line))
         records.append(rec)
@@ -280,7 +281,7 @@ def read_folder(
             patient_column,
         )
     if masks_dir is not None:
-        expected = {PurePosixPath(p).with_suffix(".png") for p in by_path}
+        expected = {PurePosixPath(f"{image_stem(PurePosixPath(p))}.png") for p in by_path}
         stray = [
             m
             for m in masks_dir.rglob("*")

@@ -183,6 +183,7 @@ def read_nih(
 
     boxes: dict[str, list[Box]] = {}
     n_box_rows = 0
+    conflicts: list[str] = []  # boxes of other findings than the image's labels
     for line, fields in _read_rows(boxes_csv, BOX_COLUMNS):
         image_id, finding = _image_id(fields[0]), _finding(fields[1])
         if image_id not in entries:
@@ -198,13 +199,16 @@ def read_nih(
             )
         entry_line, names, _ = entries[image_id]
         if finding not in names:
-            raise AnnotationError(
-                boxes_csv,
-                line,
+            why = (
                 f"a {fields[1].strip()!r} box for image {fields[0].strip()!r}, which "
                 f"{labels_csv.name} row {entry_line} does not label with {finding!r} "
-                f"({'|'.join(sorted(names)) or NO_FINDING}): conflicting labels",
+                f"({'|'.join(sorted(names)) or NO_FINDING})"
             )
+            if finding == target:  # a negative with a lesion box: the labels contradict
+                raise AnnotationError(boxes_csv, line, f"{why}: conflicting labels")
+            # another finding's box: it plays no part, but the two files disagree
+            conflicts.append(f"row {line}: {why}")
+            continue
         x, y, w, h = (
             parse_float(value, name, boxes_csv, line)
             for value, name in zip(fields[2:6], ("x", "y", "w", "h"), strict=True)
@@ -217,6 +221,16 @@ def read_nih(
         if finding == target:
             boxes.setdefault(image_id, []).append(Box(x, y, w, h, line))
 
+    if conflicts:
+        log.warning(
+            "%s: %d box(es) of findings that %s does not give their image, ignored (not the "
+            "target %r), e.g. %s",
+            boxes_csv,
+            len(conflicts),
+            labels_csv.name,
+            target,
+            conflicts[0],
+        )
     labels: dict[str, int] = {}
     left_out = 0
     for image_id, (_, names, _) in entries.items():

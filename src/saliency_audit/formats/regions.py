@@ -104,11 +104,10 @@ class PolygonRegion:
                 raise AnnotationError(
                     self.source, self.line, f"contour {k} is not a list of [x, y] points"
                 ) from None
-            if len(points) < 3:
-                raise AnnotationError(
-                    self.source, self.line, f"contour {k} has {len(points)} point(s); need 3"
-                )
-            draw.polygon(points, outline=1, fill=1)
+            if len(points) == 1:  # PIL refuses a one-point polygon: one pixel
+                draw.point(points, fill=1)
+            elif points:  # as annotation_to_segmentation.py: two points draw a line
+                draw.polygon(points, outline=1, fill=1)
         canvas |= np.asarray(drawing, dtype=np.uint8)
 
 
@@ -128,8 +127,8 @@ class MaskFileRegion:
                 mask = np.asarray(im)
         except (OSError, UnidentifiedImageError) as exc:
             raise InputError(f"{self.path}: cannot read the mask image ({exc})") from None
-        if mask.ndim == 3:
-            mask = mask.max(axis=2)
+        if mask.ndim == 3:  # colour: any colour channel; an alpha channel is no lesion
+            mask = mask[..., :3].max(axis=2) if mask.shape[2] >= 3 else mask[..., 0]
         rows, cols = canvas.shape
         if mask.shape != (rows, cols):
             raise InputError(
