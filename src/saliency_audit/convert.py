@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage
 
 from . import dicom, imageops, io
 from .errors import AnnotationError, DicomError, InputError
@@ -130,6 +129,8 @@ def _mask_for(rec: Record, rows: int, cols: int, size: int):
         mask[y0 : y1 + 1, x0 : x1 + 1] = 1
         boxes.append((x0, y0, x1, y1))
     if votes:
+        from scipy import ndimage  # only reader votes need it (not every job importing this)
+
         count = np.zeros((rows, cols), dtype=np.uint16)
         for canvas in votes.values():
             count += canvas
@@ -273,7 +274,7 @@ def convert_dataset(
         "dataset": name,
         "images": kept,
         "positives": int(index["label"].sum()),
-        "unannotated_positives": int((index["label"] & (1 - index["annotated"])).sum()),
+        "unannotated_positives": int((~scorable(index)).sum()),
         "patient_ids": {k: int(v) for k, v in sorted(sources.items())},
         "skipped": skipped,
         "size": size,

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .convert import scorable
 from .errors import InputError
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,8 @@ def make_split(index: pd.DataFrame, fractions: dict[str, float], seed: int) -> p
     rng = np.random.default_rng(seed)
     patient_label = index.groupby("patient_hash")["label"].max().sort_index()
     stratum = patient_label.copy()
-    if "annotated" in index.columns:
-        scored = index["label"].eq(1) & index["annotated"].eq(1)
-        has_truth = scored.groupby(index["patient_hash"]).any().reindex(stratum.index)
-        stratum[(patient_label == 1) & ~has_truth] = 2  # positives without ground truth
+    truth = (index["label"].eq(1) & scorable(index)).groupby(index["patient_hash"]).any()
+    stratum[(patient_label == 1) & ~truth.reindex(stratum.index)] = 2  # no ground truth
     train_val = fractions["train"] / (fractions["train"] + fractions["val"])
     assignment: dict[str, str] = {}
     for label in (0, 1, 2):
@@ -169,13 +168,13 @@ def _test_positives(index: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
     without any in test: they are left out of every map stack, and counted in the log)."""
     merged = index.merge(split, on="image_id", validate="one_to_one")
     pool = merged[(merged["split"] == "test") & (merged["label"] == 1)]
-    if "annotated" in pool.columns and not pool["annotated"].all():
+    truth = scorable(pool)
+    if not truth.all():
         log.warning(
             "%d positive test images have no ground truth; no map is made or scored for them",
-            int((pool["annotated"] == 0).sum()),
+            int((~truth).sum()),
         )
-        pool = pool[pool["annotated"] == 1]
-    return pool
+    return pool[truth]
 
 
 def sample_positives(

@@ -24,8 +24,14 @@ log = logging.getLogger(__name__)
 
 FORMATS: dict[str, DatasetFormat] = {
     f.name: f
-    for f in (siim.FORMAT, rsna.FORMAT, chexlocalize.FORMAT, nih.FORMAT, vindr.FORMAT)
-    + (folder.FORMAT,)
+    for f in (
+        siim.FORMAT,
+        rsna.FORMAT,
+        chexlocalize.FORMAT,
+        nih.FORMAT,
+        vindr.FORMAT,
+        folder.FORMAT,
+    )
 }
 #: every format's option names: a dataset's config key of one of these names must be an
 #: option of its own format (``target`` on a SIIM dataset is an error, not ignored)

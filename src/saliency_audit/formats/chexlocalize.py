@@ -234,8 +234,8 @@ def segmentation_regions(path: Path, ids: set[str], target: str) -> dict[str, Co
 
 def annotation_regions(path: Path, ids: set[str], target: str) -> dict[str, PolygonRegion]:
     """The target's polygons per image id of the annotation JSON (every entry's shape is
-    checked; every image id must be one of ``ids``; a contour of fewer than 3 points is an
-    error when it is painted, :class:`~.regions.PolygonRegion`)."""
+    checked; every image id must be one of ``ids``; one- and two-point contours are drawn as
+    cheXlocalize draws them, :class:`~.regions.PolygonRegion`)."""
     data = _read_json(path, "annotations")
     _check_ids(data, ids, path)
     out = {}
