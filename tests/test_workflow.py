@@ -104,7 +104,7 @@ def test_paper_config_builds_its_dag(tmp_path, monkeypatch):
     proc = run_snakemake(tmp_path, "-n", configfile="configs/paper.yaml", quiet=False)
     out = proc.stdout + proc.stderr
     assert "synthesize" not in out
-    for rule in ("convert", "split", "sample", "qc_figure", "stats", "methods_table"):
+    for rule in ("convert", "split", "sample", "qc_figure", "stats", "methods_table", "localize"):
         assert rule in out
     steps = sorted(set(re.findall(r"randomization/inceptionv3_r1/(cascade_\w+)/GRAD.npy", out)))
     expected = ["logits", *(f"mixed{k}" for k in range(10, 0, -1))]
@@ -127,7 +127,7 @@ def test_paper_config_plans_on_each_format(tmp_path, monkeypatch, fmt):
     assert "synthesize" not in out
     counts = job_counts(proc)
     assert counts["convert"] == 1 and counts["randomize"] == 11 * 8  # one dataset
-    for rule in ("split", "sample", "qc_figure", "stats", "methods_table", "summary"):
+    for rule in ("split", "sample", "qc_figure", "stats", "methods_table", "localize", "summary"):
         assert counts[rule] >= 1, rule
 
 
@@ -348,6 +348,10 @@ def test_stats_tables_figures_and_summary(test_run):
     assert summary.count("### Further contrasts") == 2
     assert "How to read this" in summary and "../pneumonia/figures/figure2_utility.png" in summary
     assert summary.count("### Utility of every classifier's maps") == 2
+    assert summary.count("### Localisation (cheXlocalize protocol)") == 2
+    assert "tiny_ensemble" in summary
+    assert "| retinanet_r1 | RETINANET |" in summary and "| unet_r1 | UNET |" in summary
+    assert "localisation against pathology characteristics" in summary
 
 
 def per_method_config(tmp_path, sg_samples):
@@ -361,6 +365,7 @@ def per_method_config(tmp_path, sg_samples):
         "\nsaliency: {jobs: per_method, methods: [GRAD, SG], threads: 1, batch_size: 8,"
         f" params: {{SG: {{nsamples: {sg_samples}}}}}}}\n"
         "randomization: {jobs: per_method, blocks: [logits, stem], independent: false}\n"
+        "localize: {methods: [SG], ensembles: false}\n"
     )
     path = tmp_path / f"per_method_{sg_samples}.yaml"
     path.write_text(cfg)
@@ -392,6 +397,8 @@ def test_one_method_change_reruns_only_that_method(test_run, tmp_path):
         "figures": 1,
         "saliency_panel": 3,
         "methods_table": 1,  # Table 1 reads SG's sidecar: its parameters as run
+        "localize_maps": 3,  # the cheXlocalize protocol evaluates SG here
+        "localize": 1,
         "summary": 1,
         "all": 1,
     }

@@ -50,6 +50,15 @@ TEMPLATES: dict[str, str] = {
     "random_maps": "{dataset}/randomization/{model}/{step}/{method}.npy",
     "random_raw": "{dataset}/randomization/{model}/{step}/{method}_raw.npy",
     "random_meta": "{dataset}/randomization/{model}/{step}/{method}.json",
+    # the cheXlocalize protocol: maps of the further images it needs, probabilities, results
+    "localize_maps": "{dataset}/localize/maps/{model}/{method}.npy",
+    "localize_meta": "{dataset}/localize/maps/{model}/{method}.json",
+    "localize_probabilities": "{dataset}/localize/maps/{model}/probabilities.csv",
+    "localize_table": "{dataset}/localize/{name}.csv",
+    "localize_section": "{dataset}/localize/section.md",
+    "localize_figure": "{dataset}/figures/localization_characteristics.png",
+    "localize_segmentations": "{dataset}/localize/segmentations/{model}/{method}.json",
+    "localize_ground_truth": "{dataset}/localize/segmentations/ground_truth.json",
     # metrics, statistics, figures, report
     "method_metrics": "{dataset}/metrics/{method}.csv",
     "segmentations": "{dataset}/metrics/{method}_otsu_segmentations.json",
@@ -78,6 +87,9 @@ TABLES: dict[str, tuple[str, ...]] = {
     "comparisons": ("csv", "md"),
     "utility_by_model": ("csv", "md"),
 }
+
+#: the tables of the cheXlocalize protocol (``localize_table`` template's ``name``)
+LOCALIZE_TABLES = ("per_image", "thresholds", "summary", "comparisons", "regressions")
 
 _FIELD = re.compile(r"\{([A-Za-z_]+)\}")
 

@@ -17,7 +17,7 @@ from saliency_audit.execution import job_resources  # noqa: E402
 from saliency_audit.errors import InputError  # noqa: E402
 from saliency_audit.figures import FIGURES  # noqa: E402
 from saliency_audit.formats import dataset_layout, dataset_options, get_format  # noqa: E402
-from saliency_audit.paths import Paths  # noqa: E402
+from saliency_audit.paths import LOCALIZE_TABLES, Paths  # noqa: E402
 from saliency_audit import seeds  # noqa: E402
 from saliency_audit.seeds import derive_seed  # noqa: E402
 from saliency_audit.vocabulary import (  # noqa: E402
@@ -325,6 +325,151 @@ def stability_files():
     return {ds: P("stability", dataset=ds, ext="csv") for ds in DATASETS}
 
 
+# ---------------------------------------------------------------- the cheXlocalize protocol
+LOCALIZE = config["localize"]
+
+
+def localize_methods():
+    """The protocol's methods (localize.methods, checked against saliency.methods)."""
+    chosen = LOCALIZE["methods"] or METHODS
+    unknown = [m for m in chosen if m not in METHODS]
+    if unknown:
+        raise WorkflowError(
+            f"config key localize.methods: {', '.join(unknown)} not in saliency.methods "
+            f"({', '.join(METHODS)})"
+        )
+    return list(chosen)
+
+
+def localize_models():
+    chosen = LOCALIZE["models"] or list(MODELS)
+    unknown = [m for m in chosen if m not in MODELS]
+    if unknown:
+        raise WorkflowError(
+            f"config key localize.models: {', '.join(unknown)} not classifier models "
+            f"({', '.join(MODELS)})"
+        )
+    return list(chosen)
+
+
+def localize_ensembles():
+    """NAME_ensemble -> its replicates among the protocol's models (two or more)."""
+    if not LOCALIZE["ensembles"]:
+        return {}
+    out = {}
+    for name, spec in config["models"]["classifiers"].items():
+        members = [
+            f"{name}_r{k}"
+            for k in range(1, spec.get("replicates", 0) + 1)
+            if f"{name}_r{k}" in localize_models()
+        ]
+        if "path" not in spec and len(members) >= 2:
+            out[f"{name}_ensemble"] = members
+    return out
+
+
+def localize_settings():
+    """The protocol's settings the evaluation job reads (localize.*)."""
+    keys = ("threshold", "grid", "gating", "probability_grid", "evaluate_on")
+    keys += ("benchmark_threshold", "n_boot", "level")
+    return {k: LOCALIZE[k] for k in keys}
+
+
+def localize_finding(dataset):
+    """The finding audited: the target option of a multi-label format, else the format's."""
+    cfg = config["datasets"][dataset]
+    fmt = get_format(cfg["format"])
+    return dataset_options(fmt, cfg).get("target") or fmt.finding or dataset
+
+
+def human_benchmark(dataset):
+    """The dataset's human benchmark JSON (absolute, or under its root) or None."""
+    value = config["datasets"][dataset].get("human_benchmark")
+    if not value:
+        return None
+    path = Path(value)
+    return str(path if path.is_absolute() else Path(dataset_root(dataset)) / path)
+
+
+def localize_outputs():
+    out = {name: P("localize_table", name=name) for name in LOCALIZE_TABLES}
+    out.update(
+        section=P.localize_section,
+        figure=report(
+            P.localize_figure,
+            caption="../report/localization_characteristics.rst",
+            category="Localisation (cheXlocalize)",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "figure": "pathology characteristics"},
+        ),
+        ground_truth=P.localize_ground_truth,
+    )
+    return out
+
+
+def localize_segmentation_files(dataset):
+    """Model (and ensemble) -> method -> the cheXlocalize JSON of its segmentations."""
+    models = localize_models() + list(localize_ensembles())
+    return {
+        m: {
+            x: P("localize_segmentations", dataset=dataset, model=m, method=x)
+            for x in localize_methods()
+        }
+        for m in models
+    }
+
+
+def localize_model_files(wildcards):
+    ds = wildcards.dataset
+    return {
+        model: {
+            "probabilities": P("localize_probabilities", dataset=ds, model=model),
+            "maps": {
+                m: {
+                    "test": {k: map_files(ds, model, m)[k] for k in ("maps", "meta")},
+                    "extra": {
+                        "maps": P("localize_maps", dataset=ds, model=model, method=m),
+                        "meta": P("localize_meta", dataset=ds, model=model, method=m),
+                    },
+                }
+                for m in localize_methods()
+            },
+        }
+        for model in localize_models()
+    }
+
+
+def localize_inputs(wildcards):
+    ds = wildcards.dataset
+    files = {
+        "positives": P("positives", dataset=ds),
+        "masks": P("masks", dataset=ds),
+        "index": P("index", dataset=ds),
+        "split": P("split", dataset=ds),
+    }
+    for model, spec in localize_model_files(wildcards).items():
+        files[f"prob_{model}"] = spec["probabilities"]
+        for m, f in spec["maps"].items():
+            for phase, pair in f.items():
+                for kind, path in pair.items():
+                    files[f"{phase}_{kind}_{model}_{m}"] = path
+    for b, f in baseline_files(wildcards).items():
+        if b == high_baseline_model(ds):
+            files.update({f"bench_{b}_{k}": v for k, v in f.items()})
+    human = human_benchmark(ds)
+    if human:
+        synthetic = config["datasets"][ds].get("synthetic")
+        files["human"] = P("synthetic", dataset=ds) if synthetic else human
+    return files
+
+
+def localize_files():
+    """Dataset -> its section (the summary includes it) when the protocol is on."""
+    if not LOCALIZE["enabled"]:
+        return {}
+    return {ds: P("localize_section", dataset=ds) for ds in DATASETS}
+
+
 def all_targets():
     targets = []
     for ds in DATASETS:
@@ -351,6 +496,9 @@ def all_targets():
             ]
     if stability_files():
         targets += [P("stability", dataset=ds, ext="md") for ds in DATASETS]
+    for ds in localize_files():
+        targets += [P("localize_table", dataset=ds, name=n) for n in LOCALIZE_TABLES]
+        targets += [P("localize_figure", dataset=ds)]
     targets.append(P.summary)
     return targets
 
@@ -520,6 +668,8 @@ def summary_files():
         "classifiers": {ds: P("classifiers", dataset=ds) for ds in DATASETS},
         "stability": stability_files(),
         "data": {ds: P("convert_summary", dataset=ds) for ds in DATASETS},
+        "localize": localize_files(),
+        "localize_figures": {ds: P("localize_figure", dataset=ds) for ds in localize_files()},
     }
 
 

@@ -13,6 +13,8 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
         classifiers=dict(smk.params.classifiers),
         stability=dict(smk.params.stability) if smk.params.stability else None,
         data=dict(smk.params.data),
+        localize=dict(smk.params.localize),
+        localize_figures=dict(smk.params.localize_figures),
         out=smk.output[0],
         log=log,
     )

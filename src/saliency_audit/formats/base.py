@@ -97,6 +97,7 @@ class DatasetFormat:
         folders: layout keys that name folders (not tracked as files by the workflow).
         targets: the findings the format can audit (the ``target`` option picks one); empty
             for single-finding formats.
+        finding: the finding a single-finding format audits (reports, cheXlocalize JSON).
         task: the task its ground truth suits (``segmentation``: masks, ``detection``:
             boxes), for examples and stub configs; a dataset's ``task`` key decides.
     """
@@ -112,6 +113,7 @@ class DatasetFormat:
     folders: frozenset[str] = frozenset({"images"})
     targets: tuple[str, ...] = ()
     task: str = "segmentation"
+    finding: str = ""
 
     def label_files(self, layout: Mapping[str, str | None]) -> list[str]:
         """The layout keys that name files read by the conversion (all but the folders)."""

@@ -122,6 +122,7 @@ def _read(root: Path, layout: dict, options: dict) -> list[Record]:
 
 FORMAT = DatasetFormat(
     name="rsna",
+    finding="Pneumonia",
     description="RSNA pneumonia: DICOMs, stage_2_train_labels.csv (boxes), class info",
     layout={
         "images": "stage_2_train_images",

@@ -102,6 +102,7 @@ def _read(root: Path, layout: dict, options: dict) -> list[Record]:
 
 FORMAT = DatasetFormat(
     name="siim",
+    finding="Pneumothorax",
     description="SIIM-ACR pneumothorax: DICOMs, train-rle.csv (run-length encoded masks)",
     layout={"images": "dicom-images-train", "labels": "train-rle.csv"},
     read=_read,

@@ -399,6 +399,8 @@ def summary_job(
     classifiers: dict[str, str] | None = None,
     stability: dict[str, str] | None = None,
     data: dict[str, str] | None = None,
+    localize: dict[str, str] | None = None,
+    localize_figures: dict[str, str] | None = None,
 ) -> None:
     """``summary.md``: one scorecard per dataset (the paper's Tables 3 and 4), the further
     contrasts, (with ``by_model``) the utility of every classifier's maps, and the figures,
@@ -407,7 +409,9 @@ def summary_job(
     ``classifiers.csv``): what a reader must know of the run, shown first
     (:func:`~saliency_audit.summary.run_notes`); ``stability``: dataset -> its
     ``verdict_stability.csv`` (reruns with other training seeds), when there are any;
-    ``data``: dataset -> the conversion's ``convert.json`` (format, target, counts). Utility
+    ``data``: dataset -> the conversion's ``convert.json`` (format, target, counts);
+    ``localize``: dataset -> its cheXlocalize-protocol section (``localize_figures``: its
+    figure), when the protocol ran. Utility
     cells say how many classifiers (all replicates and architectures) give the same verdict."""
     from saliency_audit.summary import (
         agreement,
@@ -453,9 +457,18 @@ def summary_job(
             body += "\n### Further contrasts\n\n" + scorecard(further, dataset=ds)
         if by_model is not None:
             body += "\n" + model_scorecard(models)
+        if localize and ds in localize:
+            body += "\n" + Path(localize[ds]).read_text()
         sections.append((ds, body))
         for name, fig in figures[ds].items():
             figs.append((f"{ds}: {FIGURES[name]}", str(Path(fig))))
+        if localize_figures and ds in localize_figures:
+            figs.append(
+                (
+                    f"{ds}: localisation against pathology characteristics",
+                    str(Path(localize_figures[ds])),
+                )
+            )
     write_summary(out, sections, figs, notes=notes)
     log.info("summary of %d dataset(s) written to %s", len(verdicts), out)
 

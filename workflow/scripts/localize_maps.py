@@ -1,0 +1,24 @@
+"""Maps of the further images cheXlocalize's protocol needs, and the classifier's
+probabilities of every validation and test image (one model, loaded once)."""
+
+from saliency_audit.jobs.localize import localize_maps_job, needs
+from saliency_audit.jobs.saliency import MapTask
+from saliency_audit.logs import job
+
+with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
+    smk = snakemake  # noqa: F821
+    localize_maps_job(
+        model_path=smk.input.model,
+        images=smk.input.images,
+        index=smk.input.index,
+        split=smk.input.split,
+        need=needs(smk.params.settings),
+        tasks=[MapTask(**t) for t in smk.params.tasks],
+        out_probabilities=smk.output.probabilities,
+        size=smk.params.size,
+        gradcam_layer=smk.params.layer,
+        batch_size=smk.params.batch_size,
+        explain=smk.params.explain,
+        threads=smk.threads,
+        log=log,
+    )
