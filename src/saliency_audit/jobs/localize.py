@@ -299,30 +299,19 @@ def localize_job(
             ious = _slice_values(frame, "iou", sl)[:n]
             hits = _slice_values(frame, "hit", sl)[:n]
             rates = L.pixel_rates(seg, gt_test, rows)
+            where = {"model": model, "method": method, "role": role, "slice": sl}
             for metric, values in (("miou", ious), ("hit_rate", hits)):
-                ci = L.mean_ci(values, idx, s["level"])
-                summary.append(
-                    {
-                        "model": model,
-                        "method": method,
-                        "role": role,
-                        "slice": sl,
-                        "metric": metric,
-                        **ci,
-                    }
-                )
+                summary.append({**where, "metric": metric, **L.mean_ci(values, idx, s["level"])})
             for metric, value in rates.items():
+                n_rows = int(rows.sum())
                 summary.append(
                     {
-                        "model": model,
-                        "method": method,
-                        "role": role,
-                        "slice": sl,
+                        **where,
                         "metric": metric,
                         "mean": value,
                         "lo": np.nan,
                         "hi": np.nan,
-                        "n": int(rows.sum()),
+                        "n": n_rows,
                     }
                 )
 

@@ -16,23 +16,13 @@ import numpy as np
 
 from saliency_audit import io
 from saliency_audit.errors import InputError
+from saliency_audit.formats.chexlocalize import JSON_NAMES, TARGETS
 from saliency_audit.metrics.localization import decode_coco_rle, encode_coco_rle
 
-#: cheXlocalize's ten localisation tasks (eval_constants.LOCALIZATION_TASKS)
-LOCALIZATION_TASKS = (
-    "Enlarged Cardiomediastinum",
-    "Cardiomegaly",
-    "Lung Lesion",
-    "Airspace Opacity",
-    "Edema",
-    "Consolidation",
-    "Atelectasis",
-    "Pneumothorax",
-    "Pleural Effusion",
-    "Support Devices",
-)
-#: CheXpert's label names that cheXlocalize's JSON spells otherwise
-ALIASES = {"Lung Opacity": "Airspace Opacity"}
+#: cheXlocalize's ten localisation tasks (eval_constants.LOCALIZATION_TASKS), as its JSON
+#: names them; CheXpert's label names that the JSON spells otherwise
+LOCALIZATION_TASKS = tuple(JSON_NAMES.get(t, t) for t in TARGETS)
+ALIASES = JSON_NAMES
 
 
 def task_name(finding: str) -> str:
