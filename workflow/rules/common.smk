@@ -375,6 +375,43 @@ def localize_settings():
     return {k: LOCALIZE[k] for k in keys}
 
 
+def protocol_tasks(dataset, model):
+    """The protocol's map tasks of a model: its main maps' method, parameters and seed, the
+    protocol's files (no raw maps)."""
+    where = dict(dataset=dataset, model=model)
+    return [
+        {
+            **map_task(dataset, model, m),
+            "out_maps": P("localize_maps", method=m, **where),
+            "out_json": P("localize_meta", method=m, **where),
+            "out_raw": None,
+        }
+        for m in localize_methods()
+    ]
+
+
+def protocol_outputs():
+    """The outputs of the job that makes a model's protocol maps and probabilities ({} when
+    the protocol is off)."""
+    if not LOCALIZE["enabled"]:
+        return {}
+    return {
+        "localize_maps": expand(P.localize_maps, method=localize_methods(), allow_missing=True),
+        "localize_meta": expand(P.localize_meta, method=localize_methods(), allow_missing=True),
+        "probabilities": P.localize_probabilities,
+    }
+
+
+def protocol_params(wildcards):
+    """What the per-model saliency job needs to make the protocol's maps (None when off)."""
+    if not LOCALIZE["enabled"]:
+        return None
+    return {
+        "settings": localize_settings(),
+        "tasks": protocol_tasks(wildcards.dataset, wildcards.model),
+    }
+
+
 def localize_finding(dataset):
     """The finding audited: the target option of a multi-label format, else the format's."""
     cfg = config["datasets"][dataset]

@@ -1,8 +1,10 @@
 # cheXlocalize's evaluation protocol (Saporta et al. 2022): maps of the further images it needs
-# (one TensorFlow job per classifier), then the evaluation of a dataset (one CPU job).
+# and every validation/test probability (a TensorFlow job per classifier; with
+# saliency.jobs: per_model the saliency job makes them with the model it has loaded), then the
+# evaluation of a dataset (one CPU job).
 
 
-if LOCALIZE["enabled"]:
+if LOCALIZE["enabled"] and config["saliency"]["jobs"] == "per_method":
 
     rule localize_maps:
         input:
@@ -11,9 +13,7 @@ if LOCALIZE["enabled"]:
             index=P.index,
             split=P.split,
         output:
-            maps=expand(P.localize_maps, method=localize_methods(), allow_missing=True),
-            meta=expand(P.localize_meta, method=localize_methods(), allow_missing=True),
-            probabilities=P.localize_probabilities,
+            **protocol_outputs(),
         log:
             P.log("localize_maps", "{dataset}", "{model}"),
         benchmark:
@@ -30,18 +30,12 @@ if LOCALIZE["enabled"]:
             size=config["image_size"],
             batch_size=config["saliency"]["batch_size"],
             explain=config["saliency"]["explain"],
-            settings=localize_settings(),
-            tasks=lambda wc: [
-                {
-                    **map_task(wc.dataset, wc.model, m),
-                    "out_maps": P("localize_maps", dataset=wc.dataset, model=wc.model, method=m),
-                    "out_json": P("localize_meta", dataset=wc.dataset, model=wc.model, method=m),
-                    "out_raw": None,
-                }
-                for m in localize_methods()
-            ],
+            protocol=protocol_params,
         script:
             "../scripts/localize_maps.py"
+
+
+if LOCALIZE["enabled"]:
 
     rule localize:
         input:

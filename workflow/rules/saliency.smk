@@ -36,7 +36,10 @@ else:
             model=P.model,
             images=P.images,
             positives=P.positives,
+            index=P.index,
+            split=P.split,
         output:
+            **protocol_outputs(),
             maps=expand(P.saliency_maps, method=METHODS, allow_missing=True),
             raw=expand(P.saliency_raw, method=METHODS, allow_missing=True),
             meta=expand(P.saliency_meta, method=METHODS, allow_missing=True),
@@ -55,6 +58,7 @@ else:
             batch_size=config["saliency"]["batch_size"],
             explain=config["saliency"]["explain"],
             tasks=lambda wc: saliency_tasks(wc.dataset, wc.model, METHODS),
+            protocol=protocol_params,
         script:
             "../scripts/saliency.py"
 

@@ -7,13 +7,14 @@ from saliency_audit.logs import job
 
 with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
     smk = snakemake  # noqa: F821
+    proto = smk.params.protocol
     localize_maps_job(
         model_path=smk.input.model,
         images=smk.input.images,
         index=smk.input.index,
         split=smk.input.split,
-        need=needs(smk.params.settings),
-        tasks=[MapTask(**t) for t in smk.params.tasks],
+        need=needs(proto["settings"]),
+        tasks=[MapTask(**t) for t in proto["tasks"]],
         out_probabilities=smk.output.probabilities,
         size=smk.params.size,
         gradcam_layer=smk.params.layer,

@@ -1,10 +1,22 @@
 """Saliency maps of one model for one method (or every method): model loaded once."""
 
+from saliency_audit.jobs.localize import needs
 from saliency_audit.jobs.saliency import MapTask, saliency_job
 from saliency_audit.logs import job
 
 with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
     smk = snakemake  # noqa: F821
+    # per model, the cheXlocalize protocol's maps and probabilities come from this job too
+    proto = getattr(smk.params, "protocol", None)
+    protocol = None
+    if proto:
+        protocol = dict(
+            index=smk.input.index,
+            split=smk.input.split,
+            need=needs(proto["settings"]),
+            tasks=[MapTask(**t) for t in proto["tasks"]],
+            out_probabilities=smk.output.probabilities,
+        )
     saliency_job(
         model_path=smk.input.model,
         images=smk.input.images,
@@ -16,4 +28,5 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
         explain=smk.params.explain,
         threads=smk.threads,
         log=log,
+        protocol=protocol,
     )

@@ -82,38 +82,32 @@ COMPARISON_COLUMNS = [
 
 
 # ----------------------------------------------------------------------------- maps job
-def localize_maps_job(
+def protocol_maps(
+    model,
+    ctx,
+    stack,
     *,
-    model_path,
-    images,
     index,
     split,
     need: Mapping[str, bool],
     tasks: list,
     out_probabilities,
     size: int,
-    gradcam_layer: str | None,
     batch_size: int,
-    explain: str,
-    threads: int,
     log: logging.Logger,
 ) -> None:
-    """Maps of :func:`protocol_images` for each task (a ``MapTask`` per protocol method, the
-    main maps' seed) and ``probabilities.csv`` (``image_id, split, label, logit,
-    probability``) of every validation and test image."""
-    from saliency_audit.jobs.saliency import _context, _engine, _load, _write
+    """With a loaded ``model`` and its compiled-function cache ``ctx``: maps of
+    :func:`protocol_images` for each task (a ``MapTask`` per protocol method, the main maps'
+    seed) and ``probabilities.csv`` (``image_id, split, label, logit, probability``) of every
+    validation and test image."""
+    from saliency_audit.jobs.saliency import _engine, _write
     from saliency_audit.models.classifier import predict_logits
     from saliency_audit.models.evaluate import evaluation_table
-    from saliency_audit.models.registry import find_gradcam_layer
 
     rows = protocol_images(index, split, need)
     table = read_index(index).merge(load_split(split), on="image_id", validate="one_to_one")
-    stack = io.load_stack(images)
-    model = _load(model_path, size, threads, log)
     counts = rows.groupby(["split", "label"]).size().to_dict()
     log.info("protocol images beyond the positive test images: %s", counts or "none")
-    layer = gradcam_layer or find_gradcam_layer(model)
-    ctx = _context(model, gradcam_layer=layer, batch_size=batch_size, explain=explain)
     for task in tasks:
         if rows.empty:
             with io.atomic_path(task.out_maps) as tmp:
@@ -122,13 +116,37 @@ def localize_maps_job(
             continue
         engine = _engine(ctx, task, batch_size=batch_size)
         summary = _write(engine, task, stack, rows, {"phase": rows["split"].tolist()}, log.info)
-        log.info("%s: %d maps in %.1f s", task.method, summary["n"], summary["seconds"])
+        log.info("%s: %d protocol maps in %.1f s", task.method, summary["n"], summary["seconds"])
     scored = table[table["split"].isin(["val", "test"])].sort_values("index")
     logits = predict_logits(model, stack, scored["index"].to_numpy(), batch_size)
     probs = evaluation_table(scored["image_id"].to_numpy(), scored["label"].to_numpy(), logits)
     probs.insert(1, "split", scored["split"].to_numpy())
     io.write_csv(out_probabilities, probs, index=False)
     log.info("probabilities of %d validation and test images", len(probs))
+
+
+def localize_maps_job(
+    *,
+    model_path,
+    images,
+    size: int,
+    gradcam_layer: str | None,
+    batch_size: int,
+    explain: str,
+    threads: int,
+    log: logging.Logger,
+    **protocol,
+) -> None:
+    """:func:`protocol_maps` as a job of its own (``saliency.jobs: per_method``; per model,
+    the saliency job makes them with the model it has loaded)."""
+    from saliency_audit.jobs.saliency import _context, _load
+    from saliency_audit.models.registry import find_gradcam_layer
+
+    stack = io.load_stack(images)
+    model = _load(model_path, size, threads, log)
+    layer = gradcam_layer or find_gradcam_layer(model)
+    ctx = _context(model, gradcam_layer=layer, batch_size=batch_size, explain=explain)
+    protocol_maps(model, ctx, stack, size=size, batch_size=batch_size, log=log, **protocol)
 
 
 # ----------------------------------------------------------------------------- evaluation

@@ -126,8 +126,11 @@ def saliency_job(
     explain: str,
     threads: int,
     log: logging.Logger,
+    protocol: dict | None = None,
 ) -> None:
-    """Maps of every positive test image (``positives.csv``) for each task's method."""
+    """Maps of every positive test image (``positives.csv``) for each task's method; with
+    ``protocol`` (:func:`saliency_audit.jobs.localize.protocol_maps`' arguments), also the
+    cheXlocalize protocol's maps and probabilities, the model and its traces reused."""
     rows = read_positives(positives)
     stack = io.load_stack(images)
     model = _load(model_path, size, threads, log)
@@ -144,6 +147,10 @@ def saliency_job(
             summary["maps_per_s"],
             summary["traces"],
         )
+    if protocol is not None:
+        from saliency_audit.jobs.localize import protocol_maps
+
+        protocol_maps(model, ctx, stack, size=size, batch_size=batch_size, log=log, **protocol)
 
 
 def randomize_job(
