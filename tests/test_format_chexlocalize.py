@@ -494,7 +494,7 @@ def test_same_seed_same_bytes(tmp_path):
     synthesize("chexlocalize", tmp_path / "b", params, seed=7)
     synthesize("chexlocalize", tmp_path / "c", params, seed=8)
     a, b, c = (tree_hashes(tmp_path / x) for x in "abc")
-    assert a == b and len(a) == 6 + 3 + 3  # frontal, lateral JPEGs, CSV and 2 JSONs
+    assert a == b and len(a) == 6 + 3 + 4  # frontal, lateral JPEGs, CSV and 3 JSONs
     assert a != c
     with pytest.raises(InputError, match="lateral_rate=2"):
         synthesize("chexlocalize", tmp_path / "d", {**params, "lateral_rate": 2}, seed=0)

@@ -66,6 +66,27 @@ def test_chexlocalize_labels_follow_the_csv(formats_run):
     assert all("Airspace Opacity" in v for v in segmentations.values())
 
 
+def test_chexlocalize_protocol_against_the_human_benchmark(formats_run):
+    """The look-alike's human benchmark (each mask grown by a few pixels) is read from its
+    cheXlocalize JSON, scores a high mIoU and is every saliency method's comparison; the
+    predicted segmentations come back through the same layout."""
+    import pandas as pd
+
+    from saliency_audit.localize.interop import read_segmentations
+
+    folder = formats_run / "chexlocalize" / "localize"
+    summary = pd.read_csv(folder / "summary.csv")
+    human = summary[(summary["model"] == "HUMAN") & (summary["metric"] == "miou")]
+    assert 0.5 < human["mean"].min() < 1.0  # grown outlines: close to, not equal to, the truth
+    comparisons = pd.read_csv(folder / "comparisons.csv")
+    assert "HUMAN" in set(comparisons["benchmark"])
+    section = (formats_run / "report/summary.md").read_text()
+    assert "| HUMAN | HUMAN | readers' segmentations |" in section
+    ids, gt = read_segmentations(folder / "segmentations/ground_truth.json", "Lung Opacity")
+    _, pred = read_segmentations(folder / "segmentations/tiny_r1/GCAM.json", "Lung Opacity", ids)
+    assert gt.shape == pred.shape and gt.any()
+
+
 def test_nih_labels_and_patients(formats_run):
     """Target Cardiomegaly from the pipe-separated Finding Labels; follow-ups of one Patient
     ID share a patient hash, so they land in one split. Positives without a box (box_rate

@@ -86,6 +86,28 @@ def test_config_typo_stops_with_the_key(tmp_path):
     assert "unknown config key sead" in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("localize={'methods': ['XRAI']}", "config key localize.methods: XRAI not in"),
+        ("localize={'models': ['nope_r1']}", "config key localize.models: nope_r1"),
+        ("localize={'evaluate_on': 'everything'}", "localize"),
+    ],
+)
+def test_protocol_settings_are_checked(tmp_path, setting, message):
+    """A protocol method the run does not compute, an unknown model or slice stop the run."""
+    proc = run_snakemake(
+        tmp_path,
+        "-n",
+        "--config",
+        "saliency={'methods': ['GRAD', 'GCAM']}",
+        setting,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+
+
 def test_paper_config_builds_its_dag(tmp_path, monkeypatch):
     """configs/paper.yaml on real layouts: with Keras' ImageNet files in its cache the dry run
     plans the paper's 11-step cascade (logits, mixed10 ... mixed1) and its tables; without

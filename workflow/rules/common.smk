@@ -430,6 +430,13 @@ def human_benchmark(dataset):
 
 def localize_outputs():
     out = {name: P("localize_table", name=name) for name in LOCALIZE_TABLES}
+    out["summary"] = report(
+        out["summary"],
+        caption="../report/localization_summary.rst",
+        category="Localisation (cheXlocalize)",
+        subcategory="{dataset}",
+        labels={"dataset": "{dataset}", "table": "mIoU, hit rate, precision, recall, specificity"},
+    )
     out.update(
         section=P.localize_section,
         figure=report(

@@ -69,6 +69,8 @@ TARGETS = (
 #: CSV name -> the JSONs' name, where they differ
 JSON_NAMES = {"Lung Opacity": "Airspace Opacity"}
 CSV_NAMES = {v: k for k, v in JSON_NAMES.items()}
+#: the JSONs' 10 localised findings (cheXlocalize's eval_constants.LOCALIZATION_TASKS)
+LOCALIZATION_TASKS = tuple(JSON_NAMES.get(name, name) for name in TARGETS)
 #: the CheXpert label columns, in the CSV's order
 LABEL_COLUMNS = (
     "No Finding",

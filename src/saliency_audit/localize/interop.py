@@ -16,12 +16,10 @@ import numpy as np
 
 from saliency_audit import io
 from saliency_audit.errors import InputError
-from saliency_audit.formats.chexlocalize import JSON_NAMES, TARGETS
+from saliency_audit.formats.chexlocalize import JSON_NAMES, LOCALIZATION_TASKS
 from saliency_audit.metrics.localization import decode_coco_rle, encode_coco_rle
 
-#: cheXlocalize's ten localisation tasks (eval_constants.LOCALIZATION_TASKS), as its JSON
-#: names them; CheXpert's label names that the JSON spells otherwise
-LOCALIZATION_TASKS = tuple(JSON_NAMES.get(t, t) for t in TARGETS)
+#: CheXpert's label names that cheXlocalize's JSON spells otherwise
 ALIASES = JSON_NAMES
 
 

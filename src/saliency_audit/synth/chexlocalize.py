@@ -11,6 +11,8 @@ Layout (as in the Stanford AIMI download)::
         # {image id: {finding: {"size": [h, w], "counts": "<COCO RLE>"}}}
     root/CheXlocalize/gt_annotations_val.json
         # {image id: {"img_size": [h, w], finding: [[[x, y], ...], ...]}}
+    root/CheXlocalize/hb_segmentations_val.json
+        # a human benchmark in the segmentation JSON's layout (config key human_benchmark)
 
 Each planned image (:func:`~.findings.findings_images`) is the frontal view of one study;
 patients are numbered from 64541 and about ``multi_image_patient_rate`` of the images belong
@@ -29,7 +31,9 @@ cheXlocalize's ``utils.encode_segmentation`` does; the annotation JSON holds the
 ``img_size`` and one contour per instance (``skimage.measure.find_contours`` of the padded
 instance mask, ``[x, y]`` rounded to 5 decimals, placed so that cheXlocalize's
 ``annotation_to_segmentation.py`` fills them back to the instance: :func:`instance_polygon`)
-of the positive findings only.
+of the positive findings only. The human-benchmark JSON stands in for the readers'
+segmentations cheXlocalize compares saliency methods with: the same images and findings, each
+mask dilated by ``max(1, size // 50)`` pixels (a reader who outlines generously).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..formats.chexlocalize import COLUMNS, JSON_NAMES, LABEL_COLUMNS, TARGETS
+from ..formats.chexlocalize import COLUMNS, LABEL_COLUMNS, LOCALIZATION_TASKS
 from ..io import write_text
 from . import dicom_writer as dw
 from .findings import findings_images, write_jpeg
@@ -51,13 +55,13 @@ IMAGES = "CheXpert/val"
 LABELS = "CheXpert/val_labels.csv"
 SEGMENTATIONS = "CheXlocalize/gt_segmentations_val.json"
 ANNOTATIONS = "CheXlocalize/gt_annotations_val.json"
+#: a human benchmark: a reader's segmentations, the ground truth grown by a few pixels
+HUMAN_BENCHMARK = "CheXlocalize/hb_segmentations_val.json"
 CSV_PREFIX = "CheXpert-v1.0/valid/"
 FIRST_PATIENT = 64541
 WIDTH_RATIO = 1.2  # columns / rows of the written images
 _STREAM = 0x64541  # separates this writer's random streams from the other formats'
 
-#: the JSONs' 10 localised findings (cheXlocalize's eval_constants.LOCALIZATION_TASKS)
-LOCALIZATION_TASKS = tuple(JSON_NAMES.get(name, name) for name in TARGETS)
 HEADER = COLUMNS
 #: planted finding -> (CSV column, JSON name)
 NAMES = {
@@ -65,6 +69,14 @@ NAMES = {
     "pneumonia": ("Lung Opacity", "Airspace Opacity"),
     "cardiomegaly": ("Cardiomegaly", "Cardiomegaly"),
 }
+
+
+def _grown(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """``mask`` dilated by ``pixels`` (a square structuring element), uint8."""
+    from scipy import ndimage
+
+    grown = ndimage.binary_dilation(mask > 0, np.ones((2 * pixels + 1,) * 2, dtype=bool))
+    return grown.astype(np.uint8)
 
 
 def padded_columns(size: int) -> tuple[int, int]:
@@ -201,6 +213,8 @@ def write_chexlocalize(
     rows: list[str] = []
     segmentations: dict[str, dict] = {}
     annotations: dict[str, dict] = {}
+    human: dict[str, dict] = {}
+    grow = max(1, size // 50)
     summary = {"format": "chexlocalize", "n_images": 0, "n_lateral": 0, "n_patients": n_patients}
     summary.update({f"n_{kind}": 0 for kind in NAMES}, n_no_finding=0, n_shortcut=0)
     progress = dw.Progress("chexlocalize", n)
@@ -230,6 +244,12 @@ def write_chexlocalize(
                     else empty
                     for task in LOCALIZATION_TASKS
                 }
+                human[image_id] = {
+                    task: encode_segmentation(_grown(np.bitwise_or.reduce(masks[task]), grow))
+                    if task in masks
+                    else empty
+                    for task in LOCALIZATION_TASKS
+                }
                 annotations[image_id] = {"img_size": [size, cols]}
                 for task in LOCALIZATION_TASKS:
                     if task in masks:
@@ -244,7 +264,11 @@ def write_chexlocalize(
             progress.update(summary["n_images"])
         rows.sort(key=lambda r: r.split(",", 1)[0])
         write_text(Path(tmp) / LABELS, "\n".join([",".join(HEADER), *rows]) + "\n")
-        for name, data in ((SEGMENTATIONS, segmentations), (ANNOTATIONS, annotations)):
+        for name, data in (
+            (SEGMENTATIONS, segmentations),
+            (ANNOTATIONS, annotations),
+            (HUMAN_BENCHMARK, human),
+        ):
             write_text(Path(tmp) / name, json.dumps({k: data[k] for k in sorted(data)}))
     summary["seconds"] = round(progress.seconds, 3)
     return summary
