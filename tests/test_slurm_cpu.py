@@ -26,7 +26,7 @@ def test_the_cluster_refuses_gpu_requests(run):
 def test_whole_test_config_runs_on_a_cpu_only_cluster(run):
     assert run.returncode == 0, f"{run.output[-8000:]}\n{logs_of(run.workdir)}"
     assert (run.workdir / "results/report/summary.md").is_file()
-    assert "62 of 62 steps (100%) done" in run.output
+    assert "64 of 64 steps (100%) done" in run.output
     jobs = run.jobs
     assert sorted(job["JobId"] for job in jobs) == sorted(submitted(run.output))
     assert {job["JobState"] for job in jobs} == {"COMPLETED"}, jobs

@@ -233,6 +233,13 @@ def test_bring_your_own_non_classifier_is_refused(test_run, tmp_path):
     assert not (test_run / target).exists()
 
 
+def test_protocol_setting_change_reruns_only_the_evaluation(test_run):
+    """A new bootstrap count of the cheXlocalize protocol reruns its evaluation and the
+    summary, not the saliency jobs that made its maps."""
+    proc = run_snakemake(test_run, "-n", "--config", "localize={'n_boot': 300}")
+    assert job_counts(proc) == {"localize": 2, "summary": 1, "all": 1}
+
+
 def test_report_holds_the_figures(test_run):
     report = test_run / "report.html"
     run_snakemake(test_run, "--report", str(report))

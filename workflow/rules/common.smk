@@ -403,11 +403,15 @@ def protocol_outputs():
 
 
 def protocol_params(wildcards):
-    """What the per-model saliency job needs to make the protocol's maps (None when off)."""
+    """What the job making a model's protocol maps needs (None when the protocol is off):
+    which images (not the evaluation's other settings, so changing those reruns only the
+    evaluation) and the tasks."""
     if not LOCALIZE["enabled"]:
         return None
+    from saliency_audit.jobs.localize import needs
+
     return {
-        "settings": localize_settings(),
+        "need": needs(localize_settings()),
         "tasks": protocol_tasks(wildcards.dataset, wildcards.model),
     }
 

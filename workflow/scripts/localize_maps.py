@@ -1,7 +1,7 @@
 """Maps of the further images cheXlocalize's protocol needs, and the classifier's
 probabilities of every validation and test image (one model, loaded once)."""
 
-from saliency_audit.jobs.localize import localize_maps_job, needs
+from saliency_audit.jobs.localize import localize_maps_job
 from saliency_audit.jobs.saliency import MapTask
 from saliency_audit.logs import job
 
@@ -13,7 +13,7 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
         images=smk.input.images,
         index=smk.input.index,
         split=smk.input.split,
-        need=needs(proto["settings"]),
+        need=proto["need"],
         tasks=[MapTask(**t) for t in proto["tasks"]],
         out_probabilities=smk.output.probabilities,
         size=smk.params.size,

@@ -1,6 +1,5 @@
 """Saliency maps of one model for one method (or every method): model loaded once."""
 
-from saliency_audit.jobs.localize import needs
 from saliency_audit.jobs.saliency import MapTask, saliency_job
 from saliency_audit.logs import job
 
@@ -13,7 +12,7 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
         protocol = dict(
             index=smk.input.index,
             split=smk.input.split,
-            need=needs(proto["settings"]),
+            need=proto["need"],
             tasks=[MapTask(**t) for t in proto["tasks"]],
             out_probabilities=smk.output.probabilities,
         )
