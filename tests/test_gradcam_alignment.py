@@ -113,9 +113,13 @@ def test_grid_parameter_stretch_reproduces_the_package_and_bad_values_are_refuse
     from saliency_audit.errors import InputError
     from saliency_audit.saliency import get_method
 
+    keras.utils.set_random_seed(1)
     inp = keras.Input((24, 24, 3))
     x = keras.layers.Conv2D(4, 5, strides=2, padding="valid", activation="relu", name="cam")(inp)
-    model = keras.Model(inp, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(x)))
+    # positive output weights: the class gradient is positive, so the Grad-CAM maps are not all
+    # zero (with a random Dense they could be, and both grids would agree trivially)
+    head = keras.layers.Dense(1, kernel_initializer="ones")
+    model = keras.Model(inp, head(keras.layers.GlobalAveragePooling2D()(x)))
     x = np.random.default_rng(1).uniform(-1, 1, (2, 24, 24, 3)).astype(np.float32)
     stretch = SaliencyEngine(model, get_method("GCAM", grid="stretch"), gradcam_layer="cam")
     aligned = SaliencyEngine(model, "GCAM", gradcam_layer="cam")
@@ -126,6 +130,7 @@ def test_grid_parameter_stretch_reproduces_the_package_and_bad_values_are_refuse
             x[i], fn.call_model_function, {"sign": np.ones(1, np.float32)}, three_dims=False
         )
         np.testing.assert_allclose(ours[i], package, rtol=1e-5, atol=1e-6)
+    assert ours.max() > 0
     assert not np.allclose(aligned.raw(x, [0, 0])[..., 0], ours)  # centres 2, 4, ..., 20
     assert get_method("GGCAM", grid="stretch")._gcam.params["grid"] == "stretch"
     for name in ("GCAM", "GGCAM"):
