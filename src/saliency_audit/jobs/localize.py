@@ -139,13 +139,18 @@ def localize_maps_job(
 ) -> None:
     """:func:`protocol_maps` as a job of its own (``saliency.jobs: per_method``; per model,
     the saliency job makes them with the model it has loaded)."""
-    from saliency_audit.jobs.saliency import _context, _load
-    from saliency_audit.models.registry import find_gradcam_layer
+    from saliency_audit.jobs.saliency import loaded
 
     stack = io.load_stack(images)
-    model = _load(model_path, size, threads, log)
-    layer = gradcam_layer or find_gradcam_layer(model)
-    ctx = _context(model, gradcam_layer=layer, batch_size=batch_size, explain=explain)
+    model, ctx = loaded(
+        model_path,
+        size=size,
+        threads=threads,
+        gradcam_layer=gradcam_layer,
+        batch_size=batch_size,
+        explain=explain,
+        log=log,
+    )
     protocol_maps(model, ctx, stack, size=size, batch_size=batch_size, log=log, **protocol)
 
 

@@ -63,6 +63,14 @@ def _context(model, *, gradcam_layer, batch_size, explain):
     )
 
 
+def loaded(model_path, *, size, threads, gradcam_layer, batch_size, explain, log):
+    """``(model, ctx)``: the classifier loaded and its compiled-function cache, the Grad-CAM
+    layer given or found."""
+    model = _load(model_path, size, threads, log)
+    layer = gradcam_layer or find_gradcam_layer(model)
+    return model, _context(model, gradcam_layer=layer, batch_size=batch_size, explain=explain)
+
+
 def _engine(ctx, task: MapTask, *, batch_size):
     from saliency_audit.saliency.engine import SaliencyEngine
     from saliency_audit.saliency.registry import get_method
@@ -133,9 +141,15 @@ def saliency_job(
     cheXlocalize protocol's maps and probabilities, the model and its traces reused."""
     rows = read_positives(positives)
     stack = io.load_stack(images)
-    model = _load(model_path, size, threads, log)
-    layer = gradcam_layer or find_gradcam_layer(model)
-    ctx = _context(model, gradcam_layer=layer, batch_size=batch_size, explain=explain)
+    model, ctx = loaded(
+        model_path,
+        size=size,
+        threads=threads,
+        gradcam_layer=gradcam_layer,
+        batch_size=batch_size,
+        explain=explain,
+        log=log,
+    )
     for task in tasks:
         engine = _engine(ctx, task, batch_size=batch_size)
         summary = _write(engine, task, stack, rows, {}, log.info)
@@ -179,9 +193,15 @@ def randomize_job(
 
     rows = read_positives(positives, sampled_only=True)
     stack = io.load_stack(images)
-    model = _load(model_path, size, threads, log)
-    layer = gradcam_layer or find_gradcam_layer(model)
-    ctx = _context(model, gradcam_layer=layer, batch_size=batch_size, explain=explain)
+    model, ctx = loaded(
+        model_path,
+        size=size,
+        threads=threads,
+        gradcam_layer=gradcam_layer,
+        batch_size=batch_size,
+        explain=explain,
+        log=log,
+    )
     engines = {t.method: _engine(ctx, t, batch_size=batch_size) for t in tasks[steps[0].name]}
     x = to_model_input(np.asarray(stack[rows["index"].to_numpy()]))
     trained_logits = np.asarray(model.predict(x, verbose=0)).reshape(-1)
