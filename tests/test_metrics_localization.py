@@ -232,3 +232,12 @@ def test_topk_intersection_known_answer_and_ties():
 def test_attribution_shape_mismatch():
     with pytest.raises(InputError, match=r"maps shape \(1, 4, 4\) does not match masks shape"):
         relevance_mass_accuracy(np.zeros((1, 4, 4)), np.zeros((1, 4, 5), bool))
+
+
+def test_an_empty_stack_gives_empty_segmentations():
+    """No maps (e.g. no validation image to map): no segmentations, not an error."""
+    from saliency_audit.metrics.localization import otsu_threshold_masks, threshold_masks
+
+    empty = np.zeros((0, 5, 7), np.float32)
+    assert threshold_masks(empty, 0.5).shape == (0, 5, 7)
+    assert otsu_threshold_masks(empty).shape == (0, 5, 7)

@@ -27,6 +27,7 @@ from saliency_audit.errors import InputError
 from saliency_audit.localize import features as F
 from saliency_audit.localize import interop
 from saliency_audit.localize import protocol as L
+from saliency_audit.metrics.localization import pointing_hit
 from saliency_audit.split import load_split, read_positives
 
 #: the images each need brings in (besides the positive test images): key -> (split, label)
@@ -52,9 +53,7 @@ def needs(settings: Mapping) -> dict[str, bool]:
 def protocol_images(index, split, need: Mapping[str, bool]) -> pd.DataFrame:
     """The rows (``index, image_id, split, label``) of the images ``need`` asks for, in stack
     order; positives without ground truth take no part (they cannot be scored)."""
-    table = read_index(index) if not isinstance(index, pd.DataFrame) else index
-    parts = load_split(split) if not isinstance(split, pd.DataFrame) else split
-    merged = table.merge(parts, on="image_id", validate="one_to_one")
+    merged = read_index(index).merge(load_split(split), on="image_id", validate="one_to_one")
     keep = np.zeros(len(merged), dtype=bool)
     for key, (name, label) in NEEDS.items():
         if need.get(key):
@@ -186,20 +185,12 @@ def _resize_masks(masks: np.ndarray, size: int) -> np.ndarray:
 def _human(path, finding: str, ids: list[str], size: int, log) -> np.ndarray:
     """The human benchmark's masks of ``ids`` (an image the file lacks: an empty mask, as
     cheXlocalize's ``eval.py`` reads a missing prediction), at the model's size."""
-    from pathlib import Path
-
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the human benchmark ({exc})") from exc
-    present = [i for i in ids if i in data]
+    present, masks = interop.read_segmentations(path, finding, ids, skip_absent=True)
     if not present:
         raise InputError(f"{path}: none of the {len(ids)} evaluated test images is in it")
-    got_ids, masks = interop.read_segmentations(path, finding, present)
-    masks = _resize_masks(masks, size)
     out = np.zeros((len(ids), size, size), dtype=bool)
     pos = {i: k for k, i in enumerate(ids)}
-    for image_id, m in zip(got_ids, masks, strict=True):
+    for image_id, m in zip(present, _resize_masks(masks, size), strict=True):
         out[pos[image_id]] = m
     log.info("human benchmark: %d of %d evaluated images in %s", len(present), len(ids), path)
     return out
@@ -211,7 +202,7 @@ def _scores(maps, seg, gt) -> dict[str, np.ndarray]:
     has_gt = gt.reshape(len(gt), -1).any(axis=1)
     return {
         "iou": L.iou_values(seg, gt, "all"),
-        "hit": L.hit_values(maps, gt, seg, "positives"),
+        "hit": pointing_hit(np.asarray(maps, dtype=np.float32), gt),  # NaN without gt
         "blank": ~seg.reshape(len(seg), -1).any(axis=1),
         "has_gt": has_gt,
     }
@@ -219,11 +210,7 @@ def _scores(maps, seg, gt) -> dict[str, np.ndarray]:
 
 def slice_rows(frame: pd.DataFrame, slice_: str) -> pd.Series:
     """The rows of a per-image table (columns ``has_gt``, ``blank``) in an evaluation slice."""
-    if slice_ == "positives":
-        return frame["has_gt"]
-    if slice_ == "true_positives":
-        return frame["has_gt"] & ~frame["blank"]
-    return pd.Series(True, index=frame.index)
+    return pd.Series(L.slice_mask(frame["has_gt"], frame["blank"], slice_), index=frame.index)
 
 
 def _slice_values(frame: pd.DataFrame, column: str, slice_: str) -> np.ndarray:
@@ -326,7 +313,6 @@ def localize_job(
             for metric, values in (("miou", ious), ("hit_rate", hits)):
                 summary.append({**where, "metric": metric, **L.mean_ci(values, idx, s["level"])})
             for metric, value in rates.items():
-                n_rows = int(rows.sum())
                 summary.append(
                     {
                         **where,
@@ -334,7 +320,7 @@ def localize_job(
                         "mean": value,
                         "lo": np.nan,
                         "hi": np.nan,
-                        "n": n_rows,
+                        "n": int(rows.sum()),
                     }
                 )
 
@@ -349,12 +335,12 @@ def localize_job(
                 seg = L.segment(m_test, t)
             elif scheme == "otsu":
                 t = None
-                seg_val = L.segment(m_val, None) if len(m_val) else m_val > 0
+                seg_val = L.segment(m_val, None)
                 seg = L.segment(m_test, None)
             else:
                 seg, t_each = L.cross_fit_segment(m_test, gt_test, s["seed"], s["grid"])
                 t = float(np.nanmedian(t_each)) if not np.isnan(t_each).all() else None
-                seg_val = L.segment(m_val, t) if len(m_val) else m_val > 0
+                seg_val = L.segment(m_val, t)
             cutoff = None
             if s["gating"]:
                 cutoff = L.tune_probability_cutoff(seg_val, gt_val, p_val, s["probability_grid"])
@@ -371,7 +357,7 @@ def localize_job(
                     "val_miou": float(
                         np.nanmean(L.iou_values(seg_val[val_pos], gt_val[val_pos], "positives"))
                     )
-                    if val_pos.any() and len(seg_val)
+                    if val_pos.any()
                     else np.nan,
                 }
             )
@@ -436,9 +422,10 @@ def localize_job(
     for (model, method), frame in per_image.groupby(["model", "method"], sort=False):
         if model in bench_frames:
             continue
+        frame = frame.reset_index(drop=True)
         for bench, (_, bframe, _) in bench_frames.items():
             for metric, column in (("miou", "iou"), ("hit_rate", "hit")):
-                a = _slice_values(frame.reset_index(drop=True), column, slice_)[:n]
+                a = _slice_values(frame, column, slice_)[:n]
                 b = _slice_values(bframe, column, slice_)[:n]
                 if np.isnan(b).all() or np.isnan(a).all():
                     continue

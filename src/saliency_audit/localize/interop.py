@@ -46,9 +46,12 @@ def write_segmentations(path, image_ids: Sequence[str], masks, finding: str) -> 
     io.write_json(path, data)
 
 
-def read_segmentations(path, finding: str, image_ids: Sequence[str] | None = None):
+def read_segmentations(
+    path, finding: str, image_ids: Sequence[str] | None = None, *, skip_absent: bool = False
+):
     """``(image_ids, masks)`` of ``finding`` from a cheXlocalize JSON (in ``image_ids``' order
-    when given: an id the file lacks is an error naming it). bool (n, H, W)."""
+    when given: an id the file lacks is an error naming it, or with ``skip_absent`` left out
+    of the result). bool (n, H, W)."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
@@ -58,6 +61,8 @@ def read_segmentations(path, finding: str, image_ids: Sequence[str] | None = Non
         raise InputError(f"{path}: expected an object {{image_id: {{finding: RLE}}}}")
     keys = {finding, task_name(finding)}
     ids = list(data) if image_ids is None else [str(i) for i in image_ids]
+    if skip_absent:
+        ids = [i for i in ids if i in data]
     rles = []
     for image_id in ids:
         entry = data.get(image_id)

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from saliency_audit.errors import InputError
-from saliency_audit.metrics.localization import otsu_threshold_masks, pointing_hit
+from saliency_audit.metrics.localization import otsu_threshold_masks, two_folds
 
 #: cheXlocalize's grids: segmentation thresholds (tune_heatmap_threshold.py) and probability
 #: cutoffs (tune_probability_threshold.py)
@@ -57,8 +57,9 @@ def normalize(maps) -> np.ndarray:
 
 
 def segment(maps, threshold: float | None) -> np.ndarray:
-    """Binary segmentations of normalised maps: ``> threshold``, or Otsu's per map when
-    ``threshold`` is None (the script's default). bool (n, H, W)."""
+    """Binary segmentations of normalised maps: ``> threshold`` (compared in float32, the
+    maps' precision, as the threshold was tuned), or Otsu's per map when ``threshold`` is None
+    (the script's default). bool (n, H, W)."""
     norm = normalize(maps)
     if threshold is None:
         return otsu_threshold_masks(norm)
@@ -76,10 +77,22 @@ def gate(segmentations: np.ndarray, probabilities, cutoff: float | None) -> np.n
     return seg & (p >= cutoff)[:, None, None]
 
 
-def iou_values(pred, gt, slice_: str) -> np.ndarray:
-    """Per-image IoU under one evaluation slice (module docstring); NaN outside it."""
+def slice_mask(has_gt, blank, slice_: str) -> np.ndarray:
+    """Which images a slice scores, from whether each has ground truth and whether its
+    segmentation is blank (module docstring)."""
     if slice_ not in SLICES:
         raise InputError(f"unknown evaluation slice {slice_!r} (one of {', '.join(SLICES)})")
+    has_gt = np.asarray(has_gt, dtype=bool)
+    if slice_ == "positives":
+        return has_gt
+    if slice_ == "true_positives":
+        return has_gt & ~np.asarray(blank, dtype=bool)
+    return np.ones(has_gt.shape, dtype=bool)
+
+
+def iou_values(pred, gt, slice_: str) -> np.ndarray:
+    """Per-image IoU under one evaluation slice (module docstring); NaN outside it, and NaN
+    where prediction and ground truth are both empty."""
     p = np.asarray(pred, dtype=bool).reshape(len(pred), -1)
     g = np.asarray(gt, dtype=bool).reshape(len(gt), -1)
     if p.shape != g.shape:
@@ -87,29 +100,8 @@ def iou_values(pred, gt, slice_: str) -> np.ndarray:
     inter = (p & g).sum(axis=1).astype(np.float64)
     union = (p | g).sum(axis=1).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        value = inter / union
-    has_gt, has_pred = g.any(axis=1), p.any(axis=1)
-    keep = {
-        "positives": has_gt,
-        "true_positives": has_gt & has_pred,
-        "all": union > 0,
-    }[slice_]
-    return np.where(keep, value, np.nan)
-
-
-def in_slice(pred, gt, slice_: str) -> np.ndarray:
-    """The images of a slice: those whose IoU it scores, plus (``all``) the correct blanks."""
-    if slice_ == "all":
-        return np.ones(len(gt), dtype=bool)
-    return ~np.isnan(iou_values(pred, gt, slice_))
-
-
-def hit_values(maps, gt, pred, slice_: str) -> np.ndarray:
-    """Pointing-game hit per image with ground truth in the slice (NaN elsewhere)."""
-    gt = np.asarray(gt, dtype=bool)
-    hits = pointing_hit(np.asarray(maps, dtype=np.float32), gt)
-    keep = in_slice(pred, gt, slice_) & gt.reshape(len(gt), -1).any(axis=1)
-    return np.where(keep, hits, np.nan)
+        value = inter / union  # 0 / 0: NaN
+    return np.where(slice_mask(g.any(axis=1), ~p.any(axis=1), slice_), value, np.nan)
 
 
 def pixel_rates(pred, gt, rows=None) -> dict[str, float]:
@@ -189,9 +181,7 @@ def cross_fit_segment(maps, gt, seed: int, grid: Sequence[float] = THRESHOLD_GRI
     norm = normalize(maps)
     out = np.zeros(norm.shape, dtype=bool)
     thresholds = np.full(n, np.nan)
-    order = np.random.default_rng(seed).permutation(n)
-    halves = (order[: n // 2], order[n // 2 :])
-    for test, train in (halves, halves[::-1]):
+    for test, train in two_folds(n, seed):
         usable = train[gt[train].reshape(len(train), -1).any(axis=1)]
         if usable.size == 0 or test.size == 0:
             continue

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from saliency_audit.localize.features import FEATURES
+from saliency_audit.stats.tables import markdown_table
 
 HEADING = "Localisation (cheXlocalize protocol)"
 SLICE_TEXT = {
@@ -31,9 +32,7 @@ def _ci(mean, lo, hi, digits: int = 2) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
+    return markdown_table(pd.DataFrame(rows, columns=header), index=False)
 
 
 def _setup(settings: Mapping, thresholds: pd.DataFrame) -> str:

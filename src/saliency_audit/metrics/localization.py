@@ -58,7 +58,7 @@ def otsu_threshold_masks(maps) -> np.ndarray:
     """
     maps = _stack(maps, "maps")
     out = np.empty(maps.shape, dtype=bool)
-    flat = out.reshape(maps.shape[0], -1)
+    flat = out.reshape(maps.shape[0], -1) if maps.shape[0] else out  # an empty stack: empty
     for sl in _blocks(maps.shape[0]):
         x = _as_compute_float(_map_block(maps, sl))
         # float64 thresholds: the comparison scikit-image's ``image > threshold`` makes;
@@ -78,7 +78,7 @@ def threshold_masks(maps, threshold: float) -> np.ndarray:
     maps = _stack(maps, "maps")
     t = _check_threshold(threshold)
     out = np.zeros(maps.shape, dtype=bool)
-    flat = out.reshape(maps.shape[0], -1)
+    flat = out.reshape(maps.shape[0], -1) if maps.shape[0] else out  # an empty stack: empty
     for sl in _blocks(maps.shape[0]):
         flat[sl] = _map_block(maps, sl) > t  # a numpy float64 scalar: float64 comparison
     return out
@@ -190,6 +190,14 @@ def iou_otsu(maps, masks, ctx) -> np.ndarray:
     return iou(ctx.shared("otsu", lambda: otsu_threshold_masks(maps)), masks)
 
 
+def two_folds(n: int, seed: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The seeded 2-fold split of ``n`` images: ``((test, train), (train, test))`` index
+    arrays, so every image is scored once with what the other half tuned."""
+    order = np.random.default_rng(seed).permutation(n)
+    halves = (order[: n // 2], order[n // 2 :])
+    return (halves, halves[::-1])
+
+
 def cross_fitted_iou(maps, masks, seed: int) -> np.ndarray:
     """IoU at one threshold tuned (max mean IoU) on the other half of the images: 2-fold
     cross-fitting with a seeded split, so no image is scored with a threshold tuned on it."""
@@ -197,9 +205,7 @@ def cross_fitted_iou(maps, masks, seed: int) -> np.ndarray:
     out = np.full(n, np.nan)
     if n < 2:
         return out
-    order = np.random.default_rng(seed).permutation(n)
-    halves = (order[: n // 2], order[n // 2 :])
-    for test, train in (halves, halves[::-1]):
+    for test, train in two_folds(n, seed):
         if not masks[train].any():
             continue
         t = tune_threshold(maps[train], masks[train])
