@@ -9,7 +9,11 @@ raw attributions relative to their largest value), and the engine's cost against
 means the method costs exactly its gradients; GCAM's gradient stops at the Grad-CAM layer, so it
 can fall below 1; XRAI adds CPU-side segmentation on top.
 
+It runs under any Keras backend and on whatever device that framework picks (the first GPU it
+sees, else the CPU), and projects the paper's scale from the best batched gradient rate:
+
     .venv/bin/python benchmarks/saliency.py --size 128 --images 4 --methods GRAD,SG,IG
+    KERAS_BACKEND=torch python benchmarks/saliency.py --size 320 --batch-size auto
 """
 
 from __future__ import annotations
@@ -83,12 +87,24 @@ def best_seconds_per_gradient(
 
 
 def run(args) -> list[dict]:
+    from saliency_audit.backends.device import auto_batch, free_memory
+    from saliency_audit.backends.keras_model import KerasBackend
+
     model = build_model(args.arch, args.size, args.seed)
     layer = ARCHS[args.arch]
+    backend = KerasBackend(model, gradcam_layer=layer)
+    memory = free_memory(backend)
+    if args.batch_size == "auto":
+        args.batch_size = auto_batch(backend)
+    print(
+        f"# Keras {keras.__version__} on {backend.framework}, device {backend.device}"
+        + (f", {memory[0] / 2**30:.1f} of {memory[1] / 2**30:.1f} GiB free" if memory else ""),
+        flush=True,
+    )
     imgs = synthetic_images(args.images, args.size, args.seed)
     x = to_model_input(imgs)
     seeds = [image_seed(args.seed, i) for i in range(args.images)]
-    probe = SaliencyEngine(model, "GRAD", batch_size=args.batch_size)
+    probe = SaliencyEngine(backend, "GRAD", batch_size=args.batch_size)
     plans = [get_method(m).make_plan(args.batch_size, args.images) for m in args.methods]
     t_grad = best_seconds_per_gradient(probe, x, [args.batch_size] + [p.batch for p in plans])
     print(
@@ -98,7 +114,7 @@ def run(args) -> list[dict]:
     )
     rows = []
     for name in args.methods:
-        eng = SaliencyEngine(model, name, batch_size=args.batch_size, gradcam_layer=layer)
+        eng = SaliencyEngine(backend, name, batch_size=args.batch_size)
         plan = eng.prepare(args.images)
         m = eng.method
         eng.raw(x[:1], seeds[:1])  # trace + warm up (one padded call shape)
@@ -136,6 +152,12 @@ def run(args) -> list[dict]:
         r = rows[-1]
         print(f"  {name}: engine {r['engine']:.3g} maps/s, plain {r['plain']:.3g}", flush=True)
     print(f"# best batched input gradient over the run: {1e3 * t_grad:.2f} ms/input")
+    if args.paper_gradients:
+        hours = args.paper_gradients * t_grad / 3600
+        print(
+            f"# paper scale: {args.paper_gradients:.3g} gradient evaluations at this rate "
+            f"= {hours:.3g} hours on this device ({1 / t_grad:.4g} gradients/s)"
+        )
     for r in rows:
         r["ratio"] = r["seconds_per_map"] / (r["evals"] * t_grad)
     return rows
@@ -143,13 +165,14 @@ def run(args) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     head = (
-        "| method | grads/map | plan img x groups -> batch | engine maps/s | plain maps/s "
-        "| speed-up | max abs diff map | max rel diff raw | cost / limit | traces |"
+        "| method | grads/map | plan img x groups -> batch | engine maps/s | gradients/s "
+        "| plain maps/s | speed-up | max abs diff map | max rel diff raw | cost / limit | traces |"
     )
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 11]
     for r in rows:
         lines.append(
-            f"| {r['method']} | {r['evals']} | {r['plan']} | {r['engine']:.3g} | {r['plain']:.3g} "
+            f"| {r['method']} | {r['evals']} | {r['plan']} | {r['engine']:.3g} "
+            f"| {r['engine'] * r['evals']:.3g} | {r['plain']:.3g} "
             f"| {r['engine'] / r['plain']:.2f}x | {r['dmap']:.1e} | {r['draw']:.1e} "
             f"| {r['ratio']:.2f} | {r['traces']} |"
         )
@@ -166,7 +189,18 @@ def main(argv: list[str] | None = None) -> int:
         default=method_names(),
         help="comma-separated methods (default all: " + ",".join(method_names()) + ")",
     )
-    p.add_argument("--batch-size", type=int, default=32, help="model inputs per call")
+    p.add_argument(
+        "--batch-size",
+        type=lambda v: v if v == "auto" else int(v),
+        default=32,
+        help="model inputs per call, or auto (from the GPU's free memory; 32 on a CPU)",
+    )
+    p.add_argument(
+        "--paper-gradients",
+        type=float,
+        default=2.7e6,
+        help="gradient evaluations of the paper's scale to project (README: 2.7 M)",
+    )
     p.add_argument("--arch", choices=sorted(ARCHS), default="inceptionv3")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)

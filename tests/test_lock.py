@@ -24,7 +24,8 @@ def pins() -> dict[str, str]:
 
 def test_lock_satisfies_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    extras = project["optional-dependencies"]
+    wanted = [*project["dependencies"], *extras["test"], *extras["torch"], *extras["jax"]]
     locked = pins()
     wrong = []
     for text in wanted:

@@ -83,9 +83,10 @@ _TEXT_VALUES = {"boolean": {"true": True, "false": False}, "null": {"null": None
 def _from_text(value, types):
     """A scalar that ``snakemake --config key='{sub: 0}'`` handed over as text (Snakemake reads
     nested values with YAML's BaseLoader, which keeps every scalar a string), as the type the
-    schema wants; unchanged where the schema takes text or nothing fits."""
+    schema wants; unchanged where nothing else fits (a field that takes text or a number, such
+    as ``saliency.batch_size: 8 | auto``, gets the number where the text is one)."""
     types = [types] if isinstance(types, str) else list(types or [])
-    if not isinstance(value, str) or not types or "string" in types:
+    if not isinstance(value, str) or not types:
         return value
     for kind in types:
         if kind in _TEXT_VALUES and value.lower() in _TEXT_VALUES[kind]:

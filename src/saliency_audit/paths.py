@@ -32,6 +32,7 @@ TEMPLATES: dict[str, str] = {
     "positives": "{dataset}/splits/positives.csv",
     # classifiers
     "model": "{dataset}/models/{model}/model.keras",
+    "torch_model": "{dataset}/models/{model}/model.pt",
     "history": "{dataset}/models/{model}/history.csv",
     "learning_curve": "{dataset}/models/{model}/learning_curve.png",
     "predictions": "{dataset}/models/{model}/test_predictions.csv",

@@ -83,11 +83,12 @@ onerror:
 
 
 def classifier_models():
-    """Model id -> spec: trained replicates NAME_r1..NAME_rK, or imported models NAME."""
+    """Model id -> spec: trained replicates NAME_r1..NAME_rK, or imported models NAME (a
+    ``torch`` mapping: a PyTorch classifier)."""
     models = {}
     for name, spec in config["models"]["classifiers"].items():
         if "path" in spec:
-            models[name] = {"path": spec["path"]}
+            models[name] = {k: spec[k] for k in ("path", "torch") if k in spec}
         else:
             for k in range(1, spec["replicates"] + 1):
                 models[f"{name}_r{k}"] = {"arch": spec["arch"], "replicate": k}
@@ -126,7 +127,35 @@ def _check_datasets():
 _check_method_params()
 _check_datasets()
 TRAINED = [m for m, spec in MODELS.items() if "arch" in spec]
-IMPORTED = [m for m, spec in MODELS.items() if "path" in spec]
+IMPORTED = [m for m, spec in MODELS.items() if "path" in spec and "torch" not in spec]
+TORCH = [m for m, spec in MODELS.items() if "torch" in spec]
+
+
+def model_path(model, dataset="{dataset}"):
+    """A classifier's file in the results: ``model.keras``, or ``model.pt`` (PyTorch)."""
+    return P("torch_model" if model in TORCH else "model", dataset=dataset, model=model)
+
+
+def model_file(wildcards):
+    return model_path(wildcards.model, wildcards.dataset)
+
+
+def model_env(wildcards):
+    """The conda environment of a job that runs a classifier (PyTorch models: with torch);
+    ``wildcards``: a job's wildcards or a model name."""
+    model = getattr(wildcards, "model", wildcards)
+    return "../../envs/torch.yaml" if model in TORCH else "../../envs/tensorflow.yaml"
+
+
+def backend_params(model):
+    """How a job opens a classifier: its spec (a ``torch`` mapping: PyTorch), its architecture
+    (the randomization blocks of a trained Keras model) and the device."""
+    spec = MODELS[model]
+    return {
+        "spec": spec if "torch" in spec else None,
+        "arch": spec.get("arch"),
+        "device": config["saliency"]["device"],
+    }
 
 
 def baseline_kind(dataset):
@@ -261,11 +290,11 @@ def randomized_models():
     if chosen is None:
         chosen = [m for m in first_replicates() if m in TRAINED][:1]
     for m in chosen:
-        if m not in TRAINED:
+        if m not in TRAINED and m not in TORCH:
             raise WorkflowError(
-                f"config key randomization.models: {m!r} is not a trained classifier "
-                f"(trained: {', '.join(TRAINED) or 'none'}); imported models have no "
-                "block registry"
+                f"config key randomization.models: {m!r} is not a trained classifier or a "
+                f"PyTorch one (trained: {', '.join(TRAINED) or 'none'}); imported Keras models "
+                "have no block registry"
             )
     return chosen
 
@@ -273,13 +302,16 @@ def randomized_models():
 def randomization_steps(model):
     from saliency_audit.models.randomize import randomization_steps as steps
 
+    from saliency_audit.backends import torch_spec
+
     cfg = config["randomization"]
     arch = model_arch(model)
+    owner = arch or (torch_spec(MODELS[model]) or {}).get("blocks", [])
     blocks = cfg["blocks"]
-    if isinstance(blocks, dict):  # cut points per architecture; one not named: every block
-        blocks = blocks.get(arch)
+    if isinstance(blocks, dict):  # cut points per architecture (or model); else every block
+        blocks = blocks.get(arch or model)
     try:
-        return steps(arch, blocks, cfg["independent"])
+        return steps(owner, blocks, cfg["independent"], owner=model)
     except InputError as exc:
         raise WorkflowError(str(exc))
 
@@ -291,6 +323,12 @@ STEP_PATTERN = "(" + "|".join(STEP_KINDS) + ")_[A-Za-z0-9_]+"
 
 def step_names(model, kind=None):
     return [s.name for s in STEPS.get(model, []) if kind is None or s.kind == kind]
+
+
+def step_specs(model, names=None):
+    """A randomize job's steps (all of the model's, or ``names``): name, kind, blocks."""
+    chosen = STEPS[model] if names is None else [s for s in STEPS[model] if s.name in names]
+    return [{"name": s.name, "kind": s.kind, "blocks": list(s.blocks)} for s in chosen]
 
 
 def primary_model():

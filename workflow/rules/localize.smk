@@ -8,7 +8,7 @@ if LOCALIZE["enabled"] and config["saliency"]["jobs"] == "per_method":
 
     rule localize_maps:
         input:
-            model=P.model,
+            model=model_file,
             images=P.images,
             index=P.index,
             split=P.split,
@@ -21,12 +21,13 @@ if LOCALIZE["enabled"] and config["saliency"]["jobs"] == "per_method":
         wildcard_constraints:
             model="|".join(localize_models()),
         conda:
-            "../../envs/tensorflow.yaml"
+            model_env
         threads: config["saliency"]["threads"]
         resources:
             **gpu_job(mem_mb=8000, runtime=240),
         params:
             layer=lambda wc: gradcam_layer(wc.model),
+            backend=lambda wc: backend_params(wc.model),
             size=config["image_size"],
             batch_size=config["saliency"]["batch_size"],
             explain=config["saliency"]["explain"],

@@ -2,7 +2,7 @@ if config["saliency"]["jobs"] == "per_method":
 
     rule saliency:
         input:
-            model=P.model,
+            model=model_file,
             images=P.images,
             positives=P.positives,
         output:
@@ -16,12 +16,13 @@ if config["saliency"]["jobs"] == "per_method":
         wildcard_constraints:
             method="|".join(METHODS),
         conda:
-            "../../envs/tensorflow.yaml"
+            model_env
         threads: config["saliency"]["threads"]
         resources:
             **gpu_job(mem_mb=8000, runtime=240),
         params:
             layer=lambda wc: gradcam_layer(wc.model),
+            backend=lambda wc: backend_params(wc.model),
             size=config["image_size"],
             batch_size=config["saliency"]["batch_size"],
             explain=config["saliency"]["explain"],
@@ -33,7 +34,7 @@ else:
 
     rule saliency_all_methods:
         input:
-            model=P.model,
+            model=model_file,
             images=P.images,
             positives=P.positives,
             index=P.index,
@@ -48,12 +49,13 @@ else:
         benchmark:
             P.benchmark("saliency", "{dataset}", "{model}", "all_methods")
         conda:
-            "../../envs/tensorflow.yaml"
+            model_env
         threads: config["saliency"]["threads"]
         resources:
             **gpu_job(mem_mb=8000, runtime=480),
         params:
             layer=lambda wc: gradcam_layer(wc.model),
+            backend=lambda wc: backend_params(wc.model),
             size=config["image_size"],
             batch_size=config["saliency"]["batch_size"],
             explain=config["saliency"]["explain"],
@@ -97,7 +99,7 @@ if config["randomization"]["jobs"] == "per_method":
 
     rule randomize:
         input:
-            model=P.model,
+            model=model_file,
             images=P.images,
             positives=P.positives,
         output:
@@ -113,15 +115,15 @@ if config["randomization"]["jobs"] == "per_method":
             step=STEP_PATTERN,
             method="|".join(METHODS),
         conda:
-            "../../envs/tensorflow.yaml"
+            model_env
         threads: config["saliency"]["threads"]
         resources:
             **gpu_job(mem_mb=8000, runtime=240),
         params:
-            arch=lambda wc: model_arch(wc.model),
-            steps=lambda wc: [wc.step],
+            steps=lambda wc: step_specs(wc.model, [wc.step]),
             seed=lambda wc: derive_seed(SEED, "randomize", wc.dataset, wc.model),
             layer=lambda wc: gradcam_layer(wc.model),
+            backend=lambda wc: backend_params(wc.model),
             size=config["image_size"],
             batch_size=config["saliency"]["batch_size"],
             explain=config["saliency"]["explain"],
@@ -137,7 +139,7 @@ else:
             name:
                 f"randomize_{_model}"
             input:
-                model=P("model", model=_model),
+                model=model_path(_model),
                 images=P.images,
                 positives=P.positives,
             output:
@@ -164,15 +166,15 @@ else:
             benchmark:
                 P.benchmark("randomize", "{dataset}", _model, "all_steps")
             conda:
-                "../../envs/tensorflow.yaml"
+                model_env(_model)
             threads: config["saliency"]["threads"]
             resources:
                 **gpu_job(mem_mb=8000, runtime=960),
             params:
-                arch=model_arch(_model),
-                steps=step_names(_model),
+                steps=step_specs(_model),
                 seed=lambda wc, _m=_model: derive_seed(SEED, "randomize", wc.dataset, _m),
                 layer=gradcam_layer(_model),
+                backend=backend_params(_model),
                 size=config["image_size"],
                 batch_size=config["saliency"]["batch_size"],
                 explain=config["saliency"]["explain"],

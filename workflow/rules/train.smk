@@ -61,9 +61,32 @@ rule import_classifier:
         "../scripts/import_classifier.py"
 
 
+rule import_torch_classifier:
+    input:
+        source=imported_model_path,
+    output:
+        model=P.torch_model,
+    log:
+        P.log("import_classifier", "{dataset}", "{model}"),
+    benchmark:
+        P.benchmark("import_classifier", "{dataset}", "{model}")
+    wildcard_constraints:
+        model="|".join(TORCH) if TORCH else "^$",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        **cpu_job(mem_mb=4000, runtime=10),
+    params:
+        size=config["image_size"],
+        backend=lambda wc: backend_params(wc.model),
+    script:
+        "../scripts/import_classifier.py"
+
+
 rule evaluate_classifier:
     input:
-        model=P.model,
+        model=model_file,
         images=P.images,
         index=P.index,
         split=P.split,
@@ -75,14 +98,15 @@ rule evaluate_classifier:
     benchmark:
         P.benchmark("evaluate_classifier", "{dataset}", "{model}")
     wildcard_constraints:
-        model="|".join(IMPORTED) if IMPORTED else "^$",
+        model="|".join(IMPORTED + TORCH) if IMPORTED + TORCH else "^$",
     conda:
-        "../../envs/tensorflow.yaml"
+        model_env
     threads: 2
     resources:
         **gpu_job(mem_mb=4000, runtime=30),
     params:
         size=config["image_size"],
+        backend=lambda wc: backend_params(wc.model),
         n_boot=config["models"]["evaluation"]["n_bootstrap"],
         seed=lambda wc: derive_seed(SEED, "evaluate", wc.dataset, wc.model),
     script:

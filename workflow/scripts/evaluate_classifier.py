@@ -17,4 +17,5 @@ with job(snakemake):  # noqa: F821 (snakemake is injected)
         seed=smk.params.seed,
         n_boot=smk.params.n_boot,
         threads=smk.threads,
+        backend=smk.params.backend,
     )

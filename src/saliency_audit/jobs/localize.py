@@ -124,33 +124,16 @@ def protocol_maps(
     log.info("probabilities of %d validation and test images", len(probs))
 
 
-def localize_maps_job(
-    *,
-    model_path,
-    images,
-    size: int,
-    gradcam_layer: str | None,
-    batch_size: int,
-    explain: str,
-    threads: int,
-    log: logging.Logger,
-    **protocol,
-) -> None:
+def localize_maps_job(*, images, classifier: dict, log: logging.Logger, **protocol) -> None:
     """:func:`protocol_maps` as a job of its own (``saliency.jobs: per_method``; per model,
-    the saliency job makes them with the model it has loaded)."""
+    the saliency job makes them with the model it has loaded). ``classifier``:
+    :func:`~saliency_audit.jobs.saliency.loaded`'s arguments."""
     from saliency_audit.jobs.saliency import loaded
 
     stack = io.load_stack(images)
-    model, ctx = loaded(
-        model_path,
-        size=size,
-        threads=threads,
-        gradcam_layer=gradcam_layer,
-        batch_size=batch_size,
-        explain=explain,
-        log=log,
-    )
-    protocol_maps(model, ctx, stack, size=size, batch_size=batch_size, log=log, **protocol)
+    model, ctx = loaded(**classifier, log=log)
+    size, batch = classifier["size"], ctx.fixed_batch
+    protocol_maps(model, ctx, stack, size=size, batch_size=batch, log=log, **protocol)
 
 
 # ----------------------------------------------------------------------------- evaluation

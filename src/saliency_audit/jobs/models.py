@@ -124,13 +124,31 @@ def train_classifier_job(
         )
 
 
-def import_classifier_job(*, source, out_model, size: int) -> None:
-    """Bring your own: check a ``.keras`` classifier and copy it into the results."""
+def import_classifier_job(*, source, out_model, size: int, backend: dict | None = None) -> None:
+    """Bring your own: check a classifier (a ``.keras`` file, or a PyTorch model with a
+    ``torch`` spec in ``backend``) and copy its file into the results. A PyTorch model must
+    give one finite logit per image for a batch of two blank images."""
     import shutil
 
-    from ..models.classifier import load_classifier
+    import numpy as np
 
-    load_classifier(source, size=size)  # raises InputError naming the file when unusable
+    from ..backends import configure, open_classifier, torch_spec
+
+    backend = backend or {}
+    spec = backend.get("spec")
+    configure(spec, 1, seed=0)
+    model = open_classifier(source, size=size, spec=spec)  # InputError names the file
+    if torch_spec(spec) is not None:
+        z = model.predict(np.zeros((2, *model.image_shape), np.float32))
+        if z.shape != (2,) or not np.isfinite(z).all():
+            raise InputError(f"{source}: expected one finite logit per image, got {z}")
+        log.info(
+            "%s: %s, %d parameters, logits of blank images %s",
+            source,
+            model.fmt,
+            model.parameters(),
+            np.round(z, 4).tolist(),
+        )
     with io.atomic_path(out_model) as tmp:
         shutil.copyfile(source, tmp)
     log.info("imported %s", source)
@@ -149,13 +167,17 @@ def evaluate_classifier_job(
     n_boot: int = 1000,
     batch_size: int = 32,
     threads: int | None = None,
+    backend: dict | None = None,
 ) -> dict:
-    from ..models.classifier import load_classifier
-    from ..models.tf_setup import configure_tensorflow
+    """Test predictions and AUROC of an imported classifier (``backend``: common.smk's
+    ``backend_params``, a ``torch`` spec for a PyTorch model)."""
+    from ..backends import configure, open_classifier
 
-    configure_tensorflow(threads, seed=seed)
+    spec = (backend or {}).get("spec")
+    device = (backend or {}).get("device")
+    configure(spec, threads, seed=seed)
     data = load_data(images, index, split)
-    model = load_classifier(model_path, size=size)
+    model = open_classifier(model_path, size=size, spec=spec, device=device)
     return _evaluate_and_write(
         model,
         data,

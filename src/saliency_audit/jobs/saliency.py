@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from saliency_audit import io, provenance
-from saliency_audit.models.registry import find_gradcam_layer
 from saliency_audit.saliency.postprocess import RAW_RECIPE
 from saliency_audit.split import read_positives
 
@@ -35,40 +34,59 @@ class MapTask:
     noise: str = "independent"
 
 
-def _load(model_path, size: int, threads: int, log: logging.Logger):
-    from saliency_audit.models.classifier import load_classifier
-    from saliency_audit.models.tf_setup import configure_tensorflow
-
-    configure_tensorflow(threads, seed=0)
-    t0 = time.perf_counter()
-    model = load_classifier(model_path, size)
-    log.info(
-        "loaded %s (%d parameters) in %.1f s",
-        model_path,
-        model.count_params(),
-        time.perf_counter() - t0,
-    )
-    return model
-
-
-def _context(model, *, gradcam_layer, batch_size, explain):
-    """One compiled-function cache for all methods of a job (one trace per kind)."""
+def loaded(
+    model_path,
+    *,
+    size,
+    threads,
+    gradcam_layer,
+    batch_size,
+    explain,
+    log,
+    spec: dict | None = None,
+    arch: str | None = None,
+    device: str | None = None,
+):
+    """``(backend, ctx)``: the classifier loaded behind its backend (Keras, or PyTorch with a
+    ``torch`` spec) and its compiled-function cache, the Grad-CAM layer given or found, the
+    batch size given or (``auto``) chosen from the device's free memory."""
+    from saliency_audit.backends import configure, open_classifier
+    from saliency_audit.backends.device import auto_batch
     from saliency_audit.saliency.model_functions import ModelContext
 
-    return ModelContext(
-        model,
-        positive_class=(explain == "positive"),
-        gradcam_layer=gradcam_layer,
-        fixed_batch=batch_size,
+    configure(spec, threads, seed=0)
+    t0 = time.perf_counter()
+    backend = open_classifier(
+        model_path, size=size, spec=spec, gradcam_layer=gradcam_layer, arch=arch, device=device
     )
+    log.info(
+        "loaded %s (%d parameters; %s under %s on %s) in %.1f s",
+        model_path,
+        backend.parameters(),
+        backend.name,
+        backend.framework,
+        backend.device,
+        time.perf_counter() - t0,
+    )
+    if batch_size == "auto":
+        batch_size = auto_batch(backend)
+    ctx = ModelContext(backend, positive_class=(explain == "positive"), fixed_batch=batch_size)
+    return backend, ctx
 
 
-def loaded(model_path, *, size, threads, gradcam_layer, batch_size, explain, log):
-    """``(model, ctx)``: the classifier loaded and its compiled-function cache, the Grad-CAM
-    layer given or found."""
-    model = _load(model_path, size, threads, log)
-    layer = gradcam_layer or find_gradcam_layer(model)
-    return model, _context(model, gradcam_layer=layer, batch_size=batch_size, explain=explain)
+def classifier_args(smk) -> dict:
+    """The keyword arguments of :func:`loaded` from a Snakemake job whose rule has the
+    classifier's ``model`` input and ``size``, ``layer``, ``batch_size``, ``explain`` and
+    ``backend`` (``common.smk``'s ``backend_params``) params."""
+    return dict(
+        model_path=smk.input.model,
+        size=smk.params.size,
+        gradcam_layer=smk.params.layer,
+        batch_size=smk.params.batch_size,
+        explain=smk.params.explain,
+        threads=smk.threads,
+        **smk.params.backend,
+    )
 
 
 def _engine(ctx, task: MapTask, *, batch_size):
@@ -95,6 +113,7 @@ def _sidecar(task: MapTask, engine, summary: dict, rows: pd.DataFrame, extra: di
         "noise": task.noise if engine.method.stochastic else None,
         "gradient_evaluations_per_image": engine.method.gradient_evaluations,
         **engine.method.describe(),
+        **engine.ctx.backend.describe(),
         "raw_recipe": RAW_RECIPE if task.out_raw else None,
         "raw_scale": summary["raw_scale"] if task.out_raw else None,
         "shape": [len(rows), engine.size, engine.size],
@@ -124,34 +143,22 @@ def _write(engine, task: MapTask, stack, rows: pd.DataFrame, extra: dict, log) -
 
 def saliency_job(
     *,
-    model_path,
     images,
     positives,
     tasks: list[MapTask],
-    size: int,
-    gradcam_layer: str | None,
-    batch_size: int,
-    explain: str,
-    threads: int,
     log: logging.Logger,
     protocol: dict | None = None,
+    **classifier,
 ) -> None:
     """Maps of every positive test image (``positives.csv``) for each task's method; with
     ``protocol`` (:func:`saliency_audit.jobs.localize.protocol_maps`' arguments), also the
-    cheXlocalize protocol's maps and probabilities, the model and its traces reused."""
+    cheXlocalize protocol's maps and probabilities, the model and its traces reused.
+    ``classifier``: :func:`loaded`'s arguments."""
     rows = read_positives(positives)
     stack = io.load_stack(images)
-    model, ctx = loaded(
-        model_path,
-        size=size,
-        threads=threads,
-        gradcam_layer=gradcam_layer,
-        batch_size=batch_size,
-        explain=explain,
-        log=log,
-    )
+    model, ctx = loaded(**classifier, log=log)
     for task in tasks:
-        engine = _engine(ctx, task, batch_size=batch_size)
+        engine = _engine(ctx, task, batch_size=ctx.fixed_batch)
         summary = _write(engine, task, stack, rows, {}, log.info)
         log.info(
             "%s: %d maps in %.1f s (%.3g maps/s, %d traces)",
@@ -164,52 +171,39 @@ def saliency_job(
     if protocol is not None:
         from saliency_audit.jobs.localize import protocol_maps
 
-        protocol_maps(model, ctx, stack, size=size, batch_size=batch_size, log=log, **protocol)
+        size, batch = classifier["size"], ctx.fixed_batch
+        protocol_maps(model, ctx, stack, size=size, batch_size=batch, log=log, **protocol)
 
 
 def randomize_job(
     *,
-    model_path,
-    arch: str,
     images,
     positives,
     steps: list,
     tasks: dict[str, list[MapTask]],
-    size: int,
-    gradcam_layer: str | None,
-    batch_size: int,
-    explain: str,
     seed: int,
-    threads: int,
     log: logging.Logger,
+    **classifier,
 ) -> None:
     """Maps of the sampled positive test images under each randomization step.
 
     ``steps``: :class:`~saliency_audit.models.randomize.Step` objects; ``tasks[step.name]``: the
     step's outputs, one per method (the same methods and seeds for every step).
+    ``classifier``: :func:`loaded`'s arguments.
     """
-    from saliency_audit.models.randomize import randomized
     from saliency_audit.preprocess import to_model_input
 
     rows = read_positives(positives, sampled_only=True)
     stack = io.load_stack(images)
-    model, ctx = loaded(
-        model_path,
-        size=size,
-        threads=threads,
-        gradcam_layer=gradcam_layer,
-        batch_size=batch_size,
-        explain=explain,
-        log=log,
-    )
-    engines = {t.method: _engine(ctx, t, batch_size=batch_size) for t in tasks[steps[0].name]}
+    backend, ctx = loaded(**classifier, log=log)
+    engines = {t.method: _engine(ctx, t, batch_size=ctx.fixed_batch) for t in tasks[steps[0].name]}
     x = to_model_input(np.asarray(stack[rows["index"].to_numpy()]))
-    trained_logits = np.asarray(model.predict(x, verbose=0)).reshape(-1)
+    trained_logits = backend.predict(x)
     log.info("%d sampled images; trained model mean logit %.3f", len(rows), trained_logits.mean())
     for k, step in enumerate(steps, 1):
         t0 = time.perf_counter()
-        with randomized(model, arch, step, seed) as info:
-            logits = np.asarray(model.predict(x, verbose=0)).reshape(-1)
+        with backend.randomized(step.blocks, seed) as info:
+            logits = backend.predict(x)
             log.info(
                 "step %d/%d %s: %d weights re-drawn in blocks %s; mean logit %.3f "
                 "(correlation with trained %.3f)",

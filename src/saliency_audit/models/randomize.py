@@ -14,6 +14,7 @@ independent step ``B`` = only ``B`` re-drawn.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -47,27 +48,51 @@ class Step:
     blocks: tuple[str, ...]
 
 
+def block_label(block: str) -> str:
+    """A block's name in step names and file names: a PyTorch module path's dots (and any
+    other character outside ``[A-Za-z0-9_]``) become underscores."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", str(block))
+
+
 def randomization_steps(
-    arch: Architecture | str, blocks: Sequence[str] | None = None, independent: bool = True
+    arch: Architecture | str | Sequence[str],
+    blocks: Sequence[str] | None = None,
+    independent: bool = True,
+    *,
+    owner: str | None = None,
 ) -> list[Step]:
-    """Steps for ``arch``: cascade ``cascade_<B>`` for each chosen cut point ``B`` (top-down;
-    ``blocks=None``: every block) and, with ``independent``, ``independent_<B>`` likewise."""
+    """Steps for ``arch`` (an architecture, or a model's own blocks, top-down: a PyTorch
+    classifier's module paths): cascade ``cascade_<B>`` for each chosen cut point ``B``
+    (top-down; ``blocks=None``: every block) and, with ``independent``, ``independent_<B>``
+    likewise. ``owner`` names the model in errors."""
     if isinstance(arch, str):
         arch = get_architecture(arch)
-    names = arch.block_names
+    if isinstance(arch, Architecture):
+        names, owner = list(arch.block_names), owner or arch.name
+    else:
+        names = [str(b) for b in arch]
+        if not names:
+            raise InputError(
+                f"config key randomization.models: {owner or 'the model'} has no randomization "
+                "blocks (a PyTorch classifier names them in torch.blocks)"
+            )
     chosen = list(names) if blocks is None else list(blocks)
     unknown = [b for b in chosen if b not in names]
     if unknown:
         raise InputError(
             f"config key randomization.blocks: {', '.join(map(repr, unknown))} not a block of "
-            f"{arch.name} (its blocks, top-down: {', '.join(names)})"
+            f"{owner} (its blocks, top-down: {', '.join(names)})"
         )
+    labels = [block_label(b) for b in names]
+    if len(set(labels)) != len(labels):
+        raise InputError(f"{owner}: two blocks share the step name of {labels}")
     chosen = sorted(set(chosen), key=names.index)
     steps = [
-        Step(step_name(CASCADE, b), CASCADE, tuple(names[: names.index(b) + 1])) for b in chosen
+        Step(step_name(CASCADE, block_label(b)), CASCADE, tuple(names[: names.index(b) + 1]))
+        for b in chosen
     ]
     if independent:
-        steps += [Step(step_name(INDEPENDENT, b), INDEPENDENT, (b,)) for b in chosen]
+        steps += [Step(step_name(INDEPENDENT, block_label(b)), INDEPENDENT, (b,)) for b in chosen]
     return steps
 
 

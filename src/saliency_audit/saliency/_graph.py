@@ -36,12 +36,15 @@ def rebuild(
     *,
     replace: Callable | None = None,
     capture: str | None = None,
+    perturb: bool = False,
 ) -> keras.Model:
     """Flat functional copy of ``model``.
 
     ``replace(layer, x) -> tensor`` (optional) is called instead of ``layer(x)`` for every leaf
     layer and may return ``None`` to keep the original call. With ``capture`` (a layer name), the
-    result has two outputs ``[captured layer output, model output]``.
+    result has two outputs ``[captured layer output, model output]``; with ``perturb`` also a
+    second input, added to the captured output (feed zeros: its gradient is the gradient with
+    respect to the layer's output, for frameworks that differentiate inputs only).
     """
     if not (isinstance(model, keras.Sequential) or _is_functional(model)):
         raise InputError(
@@ -49,6 +52,7 @@ def rebuild(
             "inner layer or guided ReLUs require a Functional or Sequential model"
         )
     captured = []
+    deltas = []
 
     def dispatch(layer, *args, **kwargs):
         if isinstance(layer, keras.Sequential):
@@ -62,6 +66,9 @@ def rebuild(
         if out is None:
             out = layer(*args, **kwargs)
         if capture is not None and layer.name == capture:
+            if perturb and not deltas and len(tuple(out.shape)) == 4:
+                deltas.append(keras.Input(shape=tuple(out.shape)[1:], name=f"{capture}_delta"))
+                out = keras.layers.Add(name=f"{capture}_perturbed")([out, deltas[0]])
             captured.append(out)
         return out
 
@@ -82,7 +89,8 @@ def rebuild(
             f"gradcam_layer {capture!r} occurs {len(captured)} times in model {model.name!r}; "
             "it must name one layer call"
         )
-    return keras.Model(inputs, [captured[0], outputs], name=f"{model.name}_with_{capture}")
+    model_inputs = [inputs, *deltas] if deltas else inputs
+    return keras.Model(model_inputs, [captured[0], outputs], name=f"{model.name}_with_{capture}")
 
 
 # --------------------------------------------------------------------------- grid alignment
@@ -134,6 +142,7 @@ def grid_alignment(model: keras.Model, tensor=None) -> Alignment | None:
     """
     memo: dict[int, Alignment | None] = {}
     model_input = model.inputs[0]
+    extra_inputs = {id(t) for t in model.inputs[1:]}  # rebuild(perturb=True)'s zero input
 
     def spatial(t) -> tuple[int, int] | None:
         shape = tuple(t.shape)
@@ -156,6 +165,8 @@ def grid_alignment(model: keras.Model, tensor=None) -> Alignment | None:
         n_out = spatial(t)
         candidates = []
         for u in node.input_tensors:
+            if id(u) in extra_inputs:
+                continue
             n_in = spatial(u)
             if n_in is None or n_out is None:
                 continue

@@ -1,47 +1,60 @@
-"""Guided ReLUs and the guided copy of a Keras model (TensorFlow; used by GBP/GGCAM).
+"""Guided ReLUs and the guided copy of a Keras model (any Keras backend; used by GBP/GGCAM).
 
 GBP: guided backpropagation through a model clone whose ReLUs are guided ReLUs.
 
 ``saliency.core`` has no guided backprop for Keras 3, so :func:`guided_model` rebuilds the
 model (nested sub-models inlined, weights shared or copied) with every ReLU — ``Activation("relu")``
 layers, ``ReLU`` layers and layers built with ``activation="relu"`` — replaced by a
-``tf.custom_gradient`` ReLU whose backward pass lets a gradient through only where both the
-forward input and the incoming gradient are positive (Springenberg et al., 2015). Gradients of
-that clone then go through ``GradientSaliency`` like GRAD.
+``keras.ops.custom_gradient`` ReLU whose backward pass lets a gradient through only where both
+the forward input and the incoming gradient are positive (Springenberg et al., 2015). Gradients
+of that clone then go through ``GradientSaliency`` like GRAD.
 """
 
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from saliency_audit.errors import InputError
 from saliency_audit.saliency import _graph
 
 
-@tf.custom_gradient
+def _upstream(args, upstream):
+    # TensorFlow and JAX pass the incoming gradient positionally, PyTorch as ``upstream``
+    return args[0] if upstream is None else upstream
+
+
+@ops.custom_gradient
 def guided_relu(x):
     """ReLU forward; backward ``dy * (dy > 0) * (x > 0)``."""
-    y = tf.nn.relu(x)
+    y = ops.relu(x)
 
-    def grad(dy):
-        return dy * tf.cast(dy > 0, dy.dtype) * tf.cast(x > 0, dy.dtype)
+    def grad(*args, upstream=None):
+        dy = _upstream(args, upstream)
+        return dy * ops.cast(ops.greater(dy, 0), dy.dtype) * ops.cast(ops.greater(x, 0), dy.dtype)
 
     return y, grad
 
 
-def guided(fn):
-    """Guided version of any elementwise ReLU-like ``fn``: backward ``relu(dy) * fn'(x)``."""
+def guided(negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0):
+    """Guided version of ``keras.activations.relu`` with these arguments: backward
+    ``relu(dy) * relu'(x)``, ``relu'`` = 1 on ``(threshold, max_value)``, ``negative_slope``
+    below ``threshold``, 0 above ``max_value``."""
 
-    @tf.custom_gradient
+    @ops.custom_gradient
     def g(x):
-        y = fn(x)
+        y = keras.activations.relu(
+            x, negative_slope=negative_slope, max_value=max_value, threshold=threshold
+        )
 
-        def grad(dy):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                yy = fn(x)
-            return tape.gradient(yy, x, output_gradients=tf.nn.relu(dy))
+        def grad(*args, upstream=None):
+            dy = _upstream(args, upstream)
+            d = ops.cast(ops.greater(x, threshold), dy.dtype)
+            if max_value is not None:
+                d = d * ops.cast(ops.less(x, max_value), dy.dtype)
+            if negative_slope:
+                d = d + negative_slope * ops.cast(ops.less(x, threshold), dy.dtype)
+            return ops.relu(dy) * d
 
         return y, grad
 
@@ -58,11 +71,7 @@ def _relu_layer_fn(layer: keras.layers.ReLU):
     max_value, threshold = cfg.get("max_value"), cfg.get("threshold", 0.0) or 0.0
     if not slope and max_value is None and not threshold:
         return guided_relu
-    return guided(
-        lambda t: keras.activations.relu(
-            t, negative_slope=slope, max_value=max_value, threshold=threshold
-        )
-    )
+    return guided(slope, max_value, threshold)
 
 
 def sync_guided_weights(flat: keras.Model) -> None:

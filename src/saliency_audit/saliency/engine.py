@@ -35,7 +35,8 @@ class SaliencyEngine:
     """Saliency maps of one model with one method.
 
     ``model``: a Keras 3 model (or a ``.keras`` path, loaded once without compiling) with input
-    ``(None, S, S, 3)`` float32 in [-1, 1] and one output logit ``(None, 1)``. ``method``: a
+    ``(None, S, S, 3)`` float32 in [-1, 1] and one output logit ``(None, 1)``, or any
+    :class:`~saliency_audit.backends.base.ModelBackend` (e.g. a PyTorch classifier). ``method``: a
     name from :func:`~saliency_audit.saliency.registry.method_names` (default parameters) or a
     configured :class:`SaliencyMethod`. ``batch_size``: most model inputs per compiled call
     (noise samples, integration steps and images are packed into it). ``gradcam_layer``: the
@@ -71,7 +72,7 @@ class SaliencyEngine:
             raise InputError(f"batch_size must be an integer >= 1, got {batch_size!r}")
         self.batch_size = int(batch_size)
         if context is not None:  # share compiled functions with other methods of the job
-            if context.model is not model:
+            if model is not context.model and model is not context.backend:
                 raise InputError("context belongs to another model")
             if context.positive_class != positive_class or (
                 gradcam_layer and context.gradcam_layer != gradcam_layer
@@ -83,7 +84,7 @@ class SaliencyEngine:
                 model, positive_class=positive_class, gradcam_layer=gradcam_layer
             )
         for kind in self.method.kinds:  # build guided clone / Grad-CAM model now: fail early
-            self.ctx.keras_model(kind)
+            self.ctx.prepare(kind)
         self.plan: Plan | None = None
         self.prepare(None)
 
@@ -94,7 +95,7 @@ class SaliencyEngine:
 
     @property
     def trace_count(self) -> int:
-        """``tf.function`` traces so far: one per compiled (kind, batch) when nothing retraces."""
+        """Compiled-function traces so far: one per compiled (kind, batch) when nothing retraces."""
         return self.ctx.trace_count
 
     def prepare(self, n_images: int | None) -> Plan:

@@ -1,8 +1,9 @@
 """Compiled model functions behind the ``saliency`` package's ``call_model_function`` convention.
 
-A :class:`ModelContext` wraps one Keras classifier (input ``(None, S, S, 3)`` float32, one output
-logit ``(None, 1)``) and hands out :class:`ModelFunction` objects, each a ``tf.function`` compiled
-for ONE fixed batch shape ``(G, S, S, 3)``. Their :meth:`ModelFunction.call_model_function`
+A :class:`ModelContext` wraps one classifier behind a
+:class:`~saliency_audit.backends.base.ModelBackend` (a Keras 3 model under TensorFlow, JAX or
+PyTorch, or a PyTorch module) and hands out :class:`ModelFunction` objects, each compiled for
+ONE fixed batch shape ``(G, S, S, 3)``. Their :meth:`ModelFunction.call_model_function`
 accepts any leading shape ``(..., S, S, 3)`` (so a whole stack of images, noise samples or
 integration steps can be handed to a ``saliency.core`` class as one "input"), flattens it, runs
 it in chunks of ``G`` (the last chunk zero-padded) and reshapes the results back. Fixed shapes
@@ -15,12 +16,9 @@ Signs travel in ``call_model_args={"sign": array}``, broadcast against the leadi
 
 from __future__ import annotations
 
-import collections
 import time
 
-import keras
 import numpy as np
-import tensorflow as tf
 from saliency.core.base import (
     CONVOLUTION_LAYER_VALUES,
     CONVOLUTION_OUTPUT_GRADIENTS,
@@ -28,10 +26,7 @@ from saliency.core.base import (
     OUTPUT_LAYER_VALUES,
 )
 
-from saliency_audit.errors import InputError
-from saliency_audit.saliency import _graph
-
-KINDS = ("forward", "input", "guided", "gradcam")
+from saliency_audit.backends.base import KINDS, ModelBackend
 
 _KEYS = {
     "forward": (OUTPUT_LAYER_VALUES,),
@@ -48,53 +43,15 @@ class ModelFunction:
     same through guided ReLUs) or ``"gradcam"`` (conv layer values and d sign*logit / d conv).
     """
 
-    def __init__(self, kind: str, keras_model, image_shape, batch: int | None, counter):
+    def __init__(self, kind: str, backend: ModelBackend, batch: int | None):
         self.kind = kind
         self.batch = batch
-        self.image_shape = tuple(image_shape)
+        self.image_shape = tuple(backend.image_shape)
         self.keys = _KEYS[kind]
         self.calls = 0  # compiled calls made
         self.inputs_run = 0  # inputs evaluated, padding included
         self.seconds = 0.0  # wall time inside compiled calls
-        self._counter = counter
-        key = (kind, batch)
-        spec = [
-            tf.TensorSpec((batch, *self.image_shape), tf.float32),
-            tf.TensorSpec((batch,), tf.float32),
-        ]
-        model = keras_model
-
-        if kind == "forward":
-
-            def body(x, sign):
-                counter[key] += 1  # Python side effect: runs at trace time only
-                return (tf.reshape(model(x, training=False), (-1,)),)
-
-        elif kind in ("input", "guided"):
-
-            def body(x, sign):
-                counter[key] += 1
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    z = tf.reshape(model(x, training=False), (-1,))
-                    target = tf.reduce_sum(sign * z)
-                return tape.gradient(target, x), z
-
-        else:
-
-            def body(x, sign):
-                counter[key] += 1
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    conv, out = model(x, training=False)
-                    z = tf.reshape(out, (-1,))
-                    target = tf.reduce_sum(sign * z)
-                return conv, tape.gradient(target, conv), z
-
-        self._fn = tf.function(body, input_signature=spec)
-        # Every ModelFunction shares ``body``'s code; TF would count their (single) traces
-        # together and warn about "frequent retracing". Each one traces once (trace_counts).
-        self._fn._omit_frequent_tracing_warning = True
+        self._fn = backend.compile(kind, batch)
 
     def run(self, x: np.ndarray, sign: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """``x`` ``float32 (n, S, S, 3)``, ``sign`` ``(n,)`` (default +1) -> ``{key: (n, ...)}``."""
@@ -110,8 +67,7 @@ class ModelFunction:
                 xb = np.concatenate([xb, np.zeros((g - k, *xb.shape[1:]), np.float32)])
                 sb = np.concatenate([sb, np.ones(g - k, np.float32)])
             t0 = time.perf_counter()
-            res = self._fn(tf.constant(xb), tf.constant(sb))
-            res = [r.numpy()[:k] for r in res]
+            res = [r[:k] for r in self._fn(xb, sb)]
             self.seconds += time.perf_counter() - t0
             self.calls += 1
             self.inputs_run += xb.shape[0]
@@ -142,9 +98,11 @@ class ModelFunction:
 class ModelContext:
     """The model of one saliency job and the compiled functions of its methods (cached).
 
-    ``model``: a built Keras 3 model, input ``(None, S, S, 3)``, output ``(None, 1)`` logits.
+    ``model``: a :class:`~saliency_audit.backends.base.ModelBackend`, or a built Keras 3 model
+    (input ``(None, S, S, 3)``, output ``(None, 1)`` logits; wrapped in the Keras backend).
     ``positive_class``: explain the positive class (True) or each image's predicted class.
-    ``gradcam_layer``: name of the convolutional layer Grad-CAM reads (e.g. ``"mixed10"``).
+    ``gradcam_layer``: the layer Grad-CAM reads (a Keras layer name, e.g. ``"mixed10"``, or a
+    PyTorch module path); a backend's own wins when this is ``None``.
     ``fixed_batch``: compile every function at this one batch size (see :meth:`function`).
     """
 
@@ -156,82 +114,60 @@ class ModelContext:
         gradcam_layer: str | None = None,
         fixed_batch: int | None = None,
     ):
-        if not isinstance(model, keras.Model):
-            raise InputError(f"expected a keras.Model, got {type(model).__name__}")
-        if len(model.inputs) != 1 or len(model.outputs) != 1:
-            raise InputError(f"model {model.name!r} must have one input and one output")
-        in_shape = tuple(model.inputs[0].shape)
-        out_shape = tuple(model.outputs[0].shape)
-        if len(in_shape) != 4 or in_shape[3] != 3 or in_shape[1] != in_shape[2] or not in_shape[1]:
-            raise InputError(f"model {model.name!r} input must be (None, S, S, 3), got {in_shape}")
-        if out_shape[1:] != (1,):
-            raise InputError(
-                f"model {model.name!r} must output one logit (None, 1), got {out_shape}"
-            )
-        self.model = model
-        self.size = int(in_shape[1])
-        self.image_shape = (self.size, self.size, 3)
+        if not isinstance(model, ModelBackend):
+            from saliency_audit.backends.keras_model import KerasBackend
+
+            model = KerasBackend(model, gradcam_layer=gradcam_layer)
+        elif gradcam_layer:
+            model.gradcam_layer = gradcam_layer
+        self.backend = model
+        self.model = getattr(model, "model", model)
+        self.size = model.size
+        self.image_shape = model.image_shape
         self.positive_class = bool(positive_class)
-        self.gradcam_layer = gradcam_layer
         self.fixed_batch = int(fixed_batch) if fixed_batch else None
-        self.trace_counts: collections.Counter = collections.Counter()
         self._functions: dict = {}
-        self._models: dict = {}
-        self._alignment = None
+
+    @property
+    def gradcam_layer(self) -> str | None:
+        return self.backend.gradcam_layer
+
+    @property
+    def trace_counts(self):
+        """Traces by ``(kind, batch)``."""
+        return self.backend.trace_counts
 
     @property
     def trace_count(self) -> int:
-        """Number of ``tf.function`` traces so far (one per (kind, batch) when all is well)."""
-        return sum(self.trace_counts.values())
+        """Number of traces so far (one per (kind, batch) when all is well)."""
+        return self.backend.trace_count
 
     @property
     def functions(self) -> dict[tuple[str, int | None], ModelFunction]:
         """The compiled functions made so far, by ``(kind, batch)``."""
         return dict(self._functions)
 
-    def keras_model(self, kind: str):
-        """The Keras model behind ``kind`` (built once: guided clone, Grad-CAM two-output model)."""
-        if kind not in self._models:
-            if kind in ("forward", "input"):
-                self._models[kind] = self.model
-            elif kind == "guided":
-                from saliency_audit.saliency._guided import guided_model
+    def prepare(self, kind: str) -> None:
+        """Build what ``kind`` needs now (guided copy, Grad-CAM layer): fail early."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
+        self.backend.prepare(kind)
 
-                self._models[kind] = guided_model(self.model)
-            elif kind == "gradcam":
-                if not self.gradcam_layer:
-                    raise InputError(
-                        "Grad-CAM (GCAM, GGCAM) needs gradcam_layer: the name of a "
-                        "convolutional layer, e.g. 'mixed10' for InceptionV3, 'relu' or "
-                        "'conv5_block16_concat' for DenseNet-121"
-                    )
-                m = _graph.rebuild(self.model, capture=self.gradcam_layer)
-                if len(m.outputs[0].shape) != 4:
-                    raise InputError(
-                        f"gradcam_layer {self.gradcam_layer!r} must output (None, h, w, c), "
-                        f"got {tuple(m.outputs[0].shape)}"
-                    )
-                self._models[kind] = m
-                self._alignment = _graph.grid_alignment(m)
-            else:
-                raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
-        return self._models[kind]
+    def keras_model(self, kind: str):
+        """The Keras model behind ``kind`` (Keras backend only)."""
+        return self.backend.keras_model(kind)
 
     @property
     def gradcam_alignment(self):
         """Where the Grad-CAM layer's cells sit in the image (see
         :func:`saliency_audit.saliency._graph.grid_alignment`); ``None``: not derivable, the grid
         is then stretched over the image."""
-        self.keras_model("gradcam")
-        return self._alignment
+        return self.backend.gradcam_alignment
 
     def sync_weights(self) -> None:
         """Call after changing the model's weights in place (e.g. randomization): compiled
         functions read the variables directly; only guided copies of layers need a refresh."""
-        if "guided" in self._models:
-            from saliency_audit.saliency._guided import sync_guided_weights
-
-            sync_guided_weights(self._models["guided"])
+        self.backend.sync_weights()
 
     def function(self, kind: str, batch: int | None) -> ModelFunction:
         """Compiled ``kind`` function at fixed ``batch`` (``None``: unpadded, any batch).
@@ -244,9 +180,7 @@ class ModelContext:
             batch = self.fixed_batch
         key = (kind, batch)
         if key not in self._functions:
-            self._functions[key] = ModelFunction(
-                kind, self.keras_model(kind), self.image_shape, batch, self.trace_counts
-            )
+            self._functions[key] = ModelFunction(kind, self.backend, batch)
         return self._functions[key]
 
     def signs(self, x: np.ndarray, batch: int | None) -> np.ndarray:
