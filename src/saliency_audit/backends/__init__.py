@@ -7,6 +7,7 @@ imports a framework until a model is opened.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 BACKENDS = ("keras", "torch")
@@ -44,9 +45,12 @@ def configure(spec: dict | None, threads: int | None, *, seed: int) -> None:
 
         configure_tensorflow(threads, seed=seed)
         return
+    if framework == "jax":  # allocate GPU memory as needed, so auto batches see what is free
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     if framework == "torch":
-        import torch
+        from saliency_audit.backends.torch_model import require_torch
 
+        torch = require_torch()
         if threads:
             torch.set_num_threads(int(threads))
         torch.manual_seed(int(seed))

@@ -41,7 +41,7 @@ from saliency_audit.seeds import derive_seed
 FORMATS = ("factory", "export", "torchscript")
 
 
-def _torch():
+def require_torch():
     try:
         import torch
     except ImportError:  # pragma: no cover - depends on the install
@@ -81,7 +81,7 @@ def load_module(path, *, factory: str | None = None, factory_args: dict | None =
     """``(module, format)`` of a model file: with ``factory``, ``factory(**factory_args)``
     with the file's state dict loaded; else a TorchScript archive or a ``torch.export``
     program (told apart by their content)."""
-    torch = _torch()
+    torch = require_torch()
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: model file not found")
@@ -122,7 +122,7 @@ class _GuidedIdentity:
     @classmethod
     def apply(cls, out):
         if cls._fn is None:
-            torch = _torch()
+            torch = require_torch()
 
             class Fn(torch.autograd.Function):
                 @staticmethod
@@ -166,7 +166,7 @@ class TorchBackend(ModelBackend):
         fmt: str = "factory",
         source: str = "model",
     ):
-        torch = _torch()
+        torch = require_torch()
         super().__init__(size=size, gradcam_layer=gradcam_layer)
         if channels not in (1, 3):
             raise InputError(f"{source}: input channels must be 1 or 3, got {channels}")

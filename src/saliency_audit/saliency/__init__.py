@@ -3,9 +3,11 @@
 >>> engine = SaliencyEngine(model, "SG", batch_size=32)          # doctest: +SKIP
 >>> engine.compute_maps(images, indices, "sg.npy", seed=0)        # doctest: +SKIP
 
-The method classes and :mod:`~saliency_audit.saliency.registry` import without TensorFlow (the
-workflow checks method names and parameters when it parses the config); the engine, the model
-functions and the guided copy load TensorFlow when first used.
+The engine reaches the model through a :class:`~saliency_audit.backends.base.ModelBackend`
+(Keras 3 under TensorFlow, JAX or PyTorch; PyTorch modules). The method classes and
+:mod:`~saliency_audit.saliency.registry` import without any framework (the workflow checks
+method names and parameters when it parses the config); the engine and the model functions
+load one when a model is opened.
 """
 
 from importlib import import_module
