@@ -18,7 +18,8 @@ import pytest  # noqa: E402
 
 from saliency_audit.errors import InputError  # noqa: E402
 from saliency_audit.preprocess import to_model_input  # noqa: E402
-from saliency_audit.saliency import SaliencyEngine, method_names  # noqa: E402
+from saliency_audit.saliency import SaliencyEngine  # noqa: E402
+from saliency_audit.saliency import paper_method_names as method_names  # noqa: E402
 from saliency_audit.saliency.model_functions import ModelContext  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +31,8 @@ def images(n: int, size: int = SIZE, seed: int = 0) -> np.ndarray:
 
 
 def all_maps(model, layer: str, imgs: np.ndarray, **engine_kw) -> dict[str, np.ndarray]:
-    """Display maps of every method (GCAM's grid stretched: torch modules have no alignment)."""
+    """Display maps of the paper's eight methods (Grad-CAM grids stretched: PyTorch modules
+    have no cell alignment)."""
     ctx = ModelContext(model, gradcam_layer=layer, fixed_batch=8)
     out = {}
     for name in method_names():

@@ -10,8 +10,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from saliency_audit.backends.keras_model import KerasBackend  # noqa: E402
 from saliency_audit.errors import InputError  # noqa: E402
-from saliency_audit.jobs.saliency import MapTask, _context, _engine  # noqa: E402
+from saliency_audit.jobs.saliency import MapTask, _engine  # noqa: E402
 from saliency_audit.models.classifier import build_classifier  # noqa: E402
 from saliency_audit.models.randomize import (  # noqa: E402
     randomization_steps,
@@ -19,6 +20,7 @@ from saliency_audit.models.randomize import (  # noqa: E402
     reinitialize,
 )
 from saliency_audit.models.registry import block_layers  # noqa: E402
+from saliency_audit.saliency.model_functions import ModelContext  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -111,18 +113,22 @@ def test_batchnorm_statistics_are_reset():
 
 
 def test_maps_follow_the_randomized_weights_without_retracing(tiny, tmp_path):
-    """A shared context sees weights changed in place (also GBP's guided copy)."""
+    """A shared context sees weights changed in place by the backend (also GBP's guided
+    copy), and the backend re-draws what ``randomized`` re-draws."""
     rng = np.random.default_rng(0)
     imgs = rng.integers(0, 256, (3, 32, 32), dtype=np.uint8)
-    ctx = _context(tiny, gradcam_layer="block2_out", batch_size=8, explain="positive")
+    backend = KerasBackend(tiny, gradcam_layer="block2_out", arch="tiny")
+    ctx = ModelContext(backend, fixed_batch=8)
     engines = {m: _engine(ctx, MapTask(m, "", ""), batch_size=8) for m in ("GRAD", "GBP", "GCAM")}
     trained = {m: e.maps(imgs, [0, 1, 2], seed=1) for m, e in engines.items()}
     traces = ctx.trace_count
     step = randomization_steps("tiny")[-5]  # cascade_stem: fully random
     with randomized(tiny, "tiny", step, seed=2):
-        ctx.sync_weights()
+        drawn = [np.array(v) for v in tiny.weights]
+    with backend.randomized(step.blocks, seed=2):
+        for var, value in zip(tiny.weights, drawn, strict=True):
+            np.testing.assert_array_equal(np.array(var), value)
         rand = {m: e.maps(imgs, [0, 1, 2], seed=1) for m, e in engines.items()}
-    ctx.sync_weights()
     again = {m: e.maps(imgs, [0, 1, 2], seed=1) for m, e in engines.items()}
     assert ctx.trace_count == traces  # no retracing for new weights
     for m in engines:

@@ -83,7 +83,7 @@ def test_torch_classifier_is_evaluated_with_its_own_logits(torch_run):
 
 
 def test_torch_classifier_maps_randomization_metrics_and_summary(torch_run):
-    from saliency_audit.saliency import method_names
+    from saliency_audit.saliency import paper_method_names as method_names
 
     work, _ = torch_run
     for ds in DATASETS:

@@ -28,6 +28,12 @@ def _methods() -> list[str]:
     return method_names()
 
 
+def _paper_methods() -> list[str]:
+    from .saliency.registry import paper_method_names
+
+    return paper_method_names()
+
+
 def _architectures() -> list[str]:
     from .models.registry import ARCHITECTURES
 
@@ -49,6 +55,7 @@ def _utility_metrics() -> list[str]:
 #: registry name (``x-enum`` / ``x-default`` in the schema) -> its names
 REGISTRIES: dict[str, Callable[[], list[str]]] = {
     "methods": _methods,
+    "paper_methods": _paper_methods,
     "architectures": _architectures,
     "formats": _formats,
     "utility_metrics": _utility_metrics,

@@ -21,6 +21,7 @@ _EXPORTS = {
     "METHODS": "registry",
     "get_method": "registry",
     "method_names": "registry",
+    "paper_method_names": "registry",
     "Plan": "base",
     "SaliencyMethod": "base",
     "image_seed": "base",

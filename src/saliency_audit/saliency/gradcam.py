@@ -61,8 +61,9 @@ RECIPE = (
 )
 
 
-def describe_grid(method: SaliencyMethod, alignment) -> dict:
-    """The sidecar entries of a Grad-CAM grid: layer, placement of its cells, recipe."""
+def describe_grid(method: SaliencyMethod, alignment, recipe: str | None = None) -> dict:
+    """The sidecar entries of a Grad-CAM grid: layer, placement of its cells, recipe
+    (``recipe``: a variant's own, with a ``{placement}`` field)."""
     if alignment is None:
         placement = centres = "grid stretched over the image"
         if method.params["grid"] != "stretch":
@@ -74,7 +75,7 @@ def describe_grid(method: SaliencyMethod, alignment) -> dict:
             n: {"stride": a, "offset": b} for n, (a, b) in zip(names, alignment, strict=True)
         }
     return {
-        "recipe": RECIPE.format(placement=placement),
+        "recipe": (recipe or RECIPE).format(placement=placement),
         "gradcam_layer": method.ctx.gradcam_layer,
         "gradcam_cell_centres": centres,
     }
@@ -95,9 +96,12 @@ class GradCam(SaliencyMethod):
     choices = {"grid": GRIDS}
     kinds = ("gradcam",)
 
+    #: the sidecar's recipe (a ``{placement}`` field); variants give their own
+    recipe = RECIPE
+
     def describe(self) -> dict:
         ctx, _ = self._require_bound()
-        return describe_grid(self, self.alignment(ctx))
+        return describe_grid(self, self.alignment(ctx), self.recipe)
 
     def alignment(self, ctx):
         """Cell centres for :func:`upsample_grid`: the layer's receptive-field centres
