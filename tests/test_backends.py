@@ -54,16 +54,12 @@ def all_maps(model, layer: str, imgs: np.ndarray, **engine_kw) -> dict[str, np.n
 
 
 def keras_cnn(seed: int = 0):
-    """A small ReLU CNN with batch norm; Grad-CAM layer ``lastconv``."""
-    keras.utils.set_random_seed(seed)
-    inp = keras.Input((SIZE, SIZE, 3))
-    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inp)
-    x = keras.layers.Conv2D(6, 3, strides=2, padding="same")(x)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.Activation("relu", name="lastconv")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    model = keras.Model(inp, keras.layers.Dense(1)(x))
-    bn = model.layers[3]  # non-trivial moving statistics
+    """``test_saliency.conv_model`` (Grad-CAM layer ``lastconv``) with non-trivial batch-norm
+    statistics."""
+    from test_saliency import conv_model
+
+    model = conv_model(SIZE, seed=seed)
+    bn = model.layers[3]
     bn.set_weights([w + 0.3 * np.random.default_rng(1).random(w.shape) for w in bn.get_weights()])
     return model
 
@@ -160,15 +156,17 @@ def _torch_twin(keras_model):
     """The PyTorch module computing what ``keras_cnn`` computes (weights copied)."""
     from torch import nn
 
+    c1, c2 = (keras_model.layers[i].get_weights()[0].shape[-1] for i in (1, 2))
+
     class Twin(nn.Module):
         def __init__(self):
             super().__init__()
-            self.conv1 = nn.Conv2d(3, 4, 3, padding=1)
+            self.conv1 = nn.Conv2d(3, c1, 3, padding=1)
             self.relu1 = nn.ReLU()
-            self.conv2 = nn.Conv2d(4, 6, 3, stride=2, padding=0)
-            self.bn = nn.BatchNorm2d(6, eps=1e-3)
+            self.conv2 = nn.Conv2d(c1, c2, 3, stride=2, padding=0)
+            self.bn = nn.BatchNorm2d(c2, eps=1e-3)
             self.relu2 = nn.ReLU()
-            self.head = nn.Linear(6, 1)
+            self.head = nn.Linear(c2, 1)
 
         def forward(self, x):
             x = self.relu1(self.conv1(x))
@@ -289,8 +287,9 @@ def test_torch_factory_spec_and_bad_layer(tmp_path):
     assert backend.fmt == "factory" and backend.parameters() == sum(
         p.numel() for p in small_cnn().parameters()
     )
-    gcam = SaliencyEngine(backend, "GCAM", batch_size=2).raw(to_model_input(images(2)), [0, 1])
-    assert gcam.shape == (2, SIZE, SIZE, 1) and gcam.max() > 0
+    x = to_model_input(images(2))
+    assert SaliencyEngine(backend, "GCAM", batch_size=2).raw(x, [0, 1]).shape == (2, SIZE, SIZE, 1)
+    assert np.abs(SaliencyEngine(backend, "GRAD", batch_size=2).raw(x, [0, 1])).max() > 0
     bad = {"torch": {**spec["torch"], "gradcam_layer": "features.99"}}
     with pytest.raises(InputError, match="features.99.*not a module path"):
         SaliencyEngine(open_classifier(path, size=SIZE, spec=bad), "GCAM", batch_size=2)

@@ -397,7 +397,7 @@ def bad_method_config(tmp_path, saliency):
         (
             {"methods": ["FOO"]},
             "config key saliency.methods.0: 'FOO' is not one of ['GRAD', 'SG', 'IG', 'SIG', "
-            "'GCAM', 'XRAI', 'GBP', 'GGCAM']",
+            "'GCAM', 'XRAI', 'GBP', 'GGCAM', 'BLURIG', 'GUIDEDIG', 'GCAMPP', 'SCORECAM', 'OCC']",
         ),
         (
             {"params": {"SG": {"nsample": 3}}},
