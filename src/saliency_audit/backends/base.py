@@ -49,6 +49,7 @@ class ModelBackend(abc.ABC):
         #: compiled traces by ``(kind, batch)`` (a Python side effect of tracing; eager
         #: frameworks count one per function made)
         self.trace_counts: collections.Counter = collections.Counter()
+        self._predict_fn: Compiled | None = None  # predict's forward function, made once
 
     # ------------------------------------------------------------------ what subclasses give
     @property
@@ -108,7 +109,7 @@ class ModelBackend(abc.ABC):
     def predict(self, x: np.ndarray, batch: int = 32) -> np.ndarray:
         """Positive-class logits ``(n,)`` of model inputs ``x`` ``(n, S, S, 3)``."""
         x = np.asarray(x, np.float32)
-        if not hasattr(self, "_predict_fn"):
+        if self._predict_fn is None:
             self._predict_fn = self.compile("forward", None)
         fn = self._predict_fn
         parts = []

@@ -91,11 +91,10 @@ def protocol_maps(
     need: Mapping[str, bool],
     tasks: list,
     out_probabilities,
-    size: int,
-    batch_size: int,
     log: logging.Logger,
 ) -> None:
-    """With a loaded ``model`` and its compiled-function cache ``ctx``: maps of
+    """With a loaded ``model`` and its compiled-function cache ``ctx`` (image size and batch
+    are the context's): maps of
     :func:`protocol_images` for each task (a ``MapTask`` per protocol method, the main maps'
     seed) and ``probabilities.csv`` (``image_id, split, label, logit, probability``) of every
     validation and test image."""
@@ -103,6 +102,7 @@ def protocol_maps(
     from saliency_audit.models.classifier import predict_logits
     from saliency_audit.models.evaluate import evaluation_table
 
+    size, batch_size = ctx.size, ctx.fixed_batch
     rows = protocol_images(index, split, need)
     table = read_index(index).merge(load_split(split), on="image_id", validate="one_to_one")
     counts = rows.groupby(["split", "label"]).size().to_dict()
@@ -132,8 +132,7 @@ def localize_maps_job(*, images, classifier: dict, log: logging.Logger, **protoc
 
     stack = io.load_stack(images)
     model, ctx = loaded(**classifier, log=log)
-    size, batch = classifier["size"], ctx.fixed_batch
-    protocol_maps(model, ctx, stack, size=size, batch_size=batch, log=log, **protocol)
+    protocol_maps(model, ctx, stack, log=log, **protocol)
 
 
 # ----------------------------------------------------------------------------- evaluation

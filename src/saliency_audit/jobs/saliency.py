@@ -171,8 +171,7 @@ def saliency_job(
     if protocol is not None:
         from saliency_audit.jobs.localize import protocol_maps
 
-        size, batch = classifier["size"], ctx.fixed_batch
-        protocol_maps(model, ctx, stack, size=size, batch_size=batch, log=log, **protocol)
+        protocol_maps(model, ctx, stack, log=log, **protocol)
 
 
 def randomize_job(

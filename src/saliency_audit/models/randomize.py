@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from ..seeds import derive_seed
 from ..vocabulary import CASCADE, INDEPENDENT, step_name
-from .registry import Architecture, block_layers, get_architecture
+from .registry import Architecture, get_architecture
 
 #: ``Variable.path`` last component -> the layer attribute holding its initializer
 _INITIALIZER_ATTR = {
@@ -132,17 +132,13 @@ def reinitialize(layers: Sequence, seed: int, block: str = "") -> int:
 
 @contextlib.contextmanager
 def randomized(model, arch: Architecture | str, step: Step, seed: int) -> Iterator[dict]:
-    """Randomize ``step``'s blocks of ``model`` in place; restore the trained weights on exit.
+    """Randomize ``step``'s blocks of ``model`` in place; restore the trained weights on exit
+    (:meth:`saliency_audit.backends.base.ModelBackend.randomized` of the Keras backend).
 
     Yields ``{"blocks": ..., "weights": n}``.
     """
-    parts = block_layers(model, arch)
-    saved = [np.array(v) for v in model.weights]
-    try:
-        n = 0
-        for block in step.blocks:
-            n += reinitialize(parts[block], seed, block)
-        yield {"blocks": list(step.blocks), "weights": n}
-    finally:
-        for var, value in zip(model.weights, saved, strict=True):
-            var.assign(value)
+    from ..backends.keras_model import KerasBackend
+
+    name = arch.name if isinstance(arch, Architecture) else arch
+    with KerasBackend(model, arch=name).randomized(step.blocks, seed) as info:
+        yield info

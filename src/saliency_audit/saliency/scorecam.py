@@ -61,20 +61,25 @@ class ScoreCam(GradCam):
         (no gradient; before the method is bound: 1)."""
         if self.ctx is None:
             return 1
-        shape = (
-            self.ctx.function("gradcam", None)
-            .call_model_function(np.zeros((1, *self.ctx.image_shape), np.float32), {"sign": 1.0})[
-                CONVOLUTION_LAYER_VALUES
-            ]
-            .shape
-        )
-        return 1 + int(shape[-1])
+        if self._channels is None:  # one call reads the layer's depth; kept until rebound
+            values = self.ctx.function("gradcam", None).call_model_function(
+                np.zeros((1, *self.ctx.image_shape), np.float32), {"sign": 1.0}
+            )[CONVOLUTION_LAYER_VALUES]
+            self._channels = int(values.shape[-1])
+        return 1 + self._channels
 
-    def _grid(self, forward, values: np.ndarray, x: np.ndarray, sign: float, align) -> np.ndarray:
+    _channels: int | None = None
+
+    def bind(self, ctx, plan) -> None:
+        super().bind(ctx, plan)
+        self._channels = None
+
+    def _grid(self, forward, values, x: np.ndarray, sign: float, align, chunk: int) -> np.ndarray:
+        """The Score-CAM grid of one image (layer ``values`` ``(h, w, c)``), the masked images
+        ``chunk`` at a time through ``forward``."""
         b = self._params["baseline"]
         masks = channel_masks(values, x.shape[0], align)
         scores = np.empty(len(masks), np.float64)
-        chunk = forward.batch or len(masks)
         for start in range(0, len(masks), chunk):
             m = masks[start : start + chunk, ..., None]
             z = forward.run(b + (x[None] - b) * m)[OUTPUT_LAYER_VALUES]
@@ -90,9 +95,11 @@ class ScoreCam(GradCam):
             x, {"sign": sign}, [CONVOLUTION_LAYER_VALUES]
         )
         forward, align = ctx.function("forward", plan.batch), self.alignment(ctx)
+        values = data[CONVOLUTION_LAYER_VALUES]
+        chunk = forward.batch or values.shape[-1]  # masked images per call
         out = np.empty((*x.shape[:3], 1), np.float32)
         for i in range(x.shape[0]):
-            grid = self._grid(forward, data[CONVOLUTION_LAYER_VALUES][i], x[i], sign[i], align)
+            grid = self._grid(forward, values[i], x[i], sign[i], align, chunk)
             out[i, ..., 0] = upsample_grid(grid, x.shape[1], align)
         return out
 
@@ -104,13 +111,5 @@ class ScoreCam(GradCam):
             x[None], {"sign": sign}, [CONVOLUTION_LAYER_VALUES]
         )[CONVOLUTION_LAYER_VALUES][0]
         align = self.alignment(ctx)
-        forward = ctx.function("forward", None)
-        b = self._params["baseline"]
-        masks = channel_masks(values, x.shape[0], align)
-        scores = [
-            sign * forward.run((b + (x - b) * m[..., None])[None])[OUTPUT_LAYER_VALUES][0]
-            for m in masks
-        ]
-        w = softmax(np.asarray(scores, np.float64))
-        grid = np.maximum(np.tensordot(values, w, axes=([2], [0])), 0.0).astype(np.float32)
+        grid = self._grid(ctx.function("forward", None), values, x, sign, align, 1)
         return upsample_grid(grid, x.shape[0], align)[..., None]
