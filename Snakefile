@@ -34,6 +34,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/saliency.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/localize.smk"
+include: "workflow/rules/trust.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/stability.smk"
 

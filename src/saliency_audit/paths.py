@@ -60,6 +60,29 @@ TEMPLATES: dict[str, str] = {
     "localize_figure": "{dataset}/figures/localization_characteristics.png",
     "localize_segmentations": "{dataset}/localize/segmentations/{model}/{method}.json",
     "localize_ground_truth": "{dataset}/localize/segmentations/ground_truth.json",
+    # trust tests beyond the paper: faithfulness curves, the data randomization test's
+    # classifier (labels permuted within the training split; its maps are the randomization
+    # step "permuted_labels"), the planted-shortcut benchmark (its own synthetic data)
+    "faithfulness": "{dataset}/trust/faithfulness.csv",
+    "faithfulness_curves": "{dataset}/trust/faithfulness_curves.csv",
+    "faithfulness_figure": "{dataset}/figures/faithfulness.png",
+    "permuted_model": "{dataset}/trust/permuted_labels/{model}/model.keras",
+    "permuted_history": "{dataset}/trust/permuted_labels/{model}/history.csv",
+    "permuted_curve": "{dataset}/trust/permuted_labels/{model}/learning_curve.png",
+    "permuted_predictions": "{dataset}/trust/permuted_labels/{model}/test_predictions.csv",
+    "permuted_metrics": "{dataset}/trust/permuted_labels/{model}/test_metrics.json",
+    "shortcut_data": "shortcut/data/{name}",
+    "shortcut_model": "shortcut/models/{variant}/model.keras",
+    "shortcut_history": "shortcut/models/{variant}/history.csv",
+    "shortcut_curve": "shortcut/models/{variant}/learning_curve.png",
+    "shortcut_predictions": "shortcut/models/{variant}/test_predictions.csv",
+    "shortcut_metrics": "shortcut/models/{variant}/test_metrics.json",
+    "shortcut_maps": "shortcut/saliency/{variant}/{method}.npy",
+    "shortcut_raw": "shortcut/saliency/{variant}/{method}_raw.npy",
+    "shortcut_meta": "shortcut/saliency/{variant}/{method}.json",
+    "shortcut_table": "shortcut/{name}.csv",
+    "shortcut_section": "shortcut/section.md",
+    "shortcut_figure": "shortcut/shortcut.png",
     # metrics, statistics, figures, report
     "method_metrics": "{dataset}/metrics/{method}.csv",
     "segmentations": "{dataset}/metrics/{method}_otsu_segmentations.json",
@@ -87,6 +110,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "table4": ("csv", "md"),
     "comparisons": ("csv", "md"),
     "utility_by_model": ("csv", "md"),
+    "trust": ("csv", "md"),
 }
 
 #: the tables of the cheXlocalize protocol (``localize_table`` template's ``name``)

@@ -51,6 +51,16 @@ dissimilar (0) and identical (1). Repeatability compares maps of two separately 
 the same architecture (InceptionV3 replicates); reproducibility compares maps of two
 architectures (InceptionV3 vs DenseNet-121). Utility is measured with the pixel-level AUPRC (and
 AUROC) of the map against the ground-truth mask or boxes.
+
+Tests beyond the paper (where the configuration runs them, ``trust:``): **data randomization**
+(Adebayo et al. 2018) reads like the randomization test, with a twin of the randomized model
+trained on labels permuted within the training split in place of the re-drawn weights.
+**Faithfulness** compares the area under the model's logit curve when pixels are removed
+(deletion; ROAD: removed and filled by noisy linear imputation) or restored (insertion) in the
+map's order with the same curve for a random pixel order of the same image: pass when the
+map's order lowers the logit significantly faster (deletion, ROAD) or raises it faster
+(insertion). The **planted-shortcut benchmark** (its own section) asks whether a method's maps
+expose a classifier that learnt a marker instead of the lesion.
 """
 
 

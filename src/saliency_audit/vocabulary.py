@@ -43,6 +43,19 @@ BASELINE_LABELS = (AVG, *HIGH_BASELINES)
 LOCALISERS = {"segmentation": ("unet", UNET), "detection": ("retinanet", RETINANET)}
 #: the low repeatability / reproducibility baseline: SSIM half-way between unrelated and equal
 LOW_SSIM = 0.5
+#: ``method`` of the faithfulness baseline rows: the curves of a random pixel order
+RANDOM_ORDER = "RANDOM"
+#: ``step`` of the maps of the data randomization test's classifier (permuted labels)
+PERMUTED_LABELS = "permuted_labels"
+#: faithfulness curve -> (metric name of its area, whether a high area is faithful)
+FAITHFULNESS = {
+    "deletion": ("deletion_auc", False),
+    "insertion": ("insertion_auc", True),
+    "road": ("road_auc", False),
+}
+#: the two classifiers of the planted-shortcut benchmark: trained with the marker, and a
+#: clean twin trained on the same images without it
+SHORTCUT_VARIANTS = ("shortcut", "clean")
 #: randomization step kinds: ``cascade_B`` re-draws every block from the logits down to B,
 #: ``independent_B`` only B
 CASCADE = "cascade"

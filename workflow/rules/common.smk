@@ -23,6 +23,8 @@ from saliency_audit.seeds import derive_seed  # noqa: E402
 from saliency_audit.vocabulary import (  # noqa: E402
     AGREEMENT_KINDS,
     CASCADE,
+    PERMUTED_LABELS,
+    SHORTCUT_VARIANTS,
     STEP_KINDS,
     TRAINED,
     high_baseline,
@@ -585,7 +587,112 @@ def all_targets():
     for ds in localize_files():
         targets += [P("localize_table", dataset=ds, name=n) for n in LOCALIZE_TABLES]
         targets += [P("localize_figure", dataset=ds)]
+    targets += trust_targets()
     targets.append(P.summary)
+    return targets
+
+
+# ---------------------------------------------------------------- trust tests beyond the paper
+TRUST = config["trust"]
+
+
+def data_randomized_model():
+    """The classifier whose twin learns permuted labels (None when the test is off)."""
+    cfg = TRUST["data_randomization"]
+    if not cfg["enabled"]:
+        return None
+    chosen = cfg["model"] or (RANDOMIZED[0] if RANDOMIZED else primary_model())
+    if chosen not in TRAINED:
+        raise WorkflowError(
+            f"config key trust.data_randomization.model: {chosen!r} is not a classifier the "
+            f"workflow trains ({', '.join(TRAINED) or 'none'}); its twin is trained the same "
+            "way on permuted labels"
+        )
+    return chosen
+
+
+def shortcut_arch():
+    """The architecture of the planted-shortcut benchmark's two classifiers."""
+    chosen = TRUST["shortcut"]["arch"] or model_arch(primary_model())
+    if chosen is None:
+        raise WorkflowError(
+            "config key trust.shortcut.arch: the primary model is not trained by the workflow; "
+            "name an architecture for the benchmark's classifiers"
+        )
+    return chosen
+
+
+def shortcut_methods():
+    chosen = TRUST["shortcut"]["methods"] or METHODS
+    return list(chosen)
+
+
+def shortcut_layer():
+    overrides = config["saliency"]["gradcam_layers"]
+    arch = shortcut_arch()
+    from saliency_audit.models.registry import get_architecture
+
+    return overrides.get(arch) or get_architecture(arch).gradcam_layer
+
+
+def shortcut_data(name):
+    """A file of the benchmark's data (``images.npy``, ``clean.npy``, ``masks.npy``,
+    ``marker.npy``, ``index.csv``, ``split.csv``, ``positives.csv``)."""
+    return P("shortcut_data", name=name)
+
+
+SHORTCUT_DATA = {
+    key: shortcut_data(f"{key}.{ext}")
+    for key, ext in (
+        ("images", "npy"),
+        ("clean", "npy"),
+        ("masks", "npy"),
+        ("marker", "npy"),
+        ("index", "csv"),
+        ("split", "csv"),
+        ("positives", "csv"),
+    )
+}
+
+
+def shortcut_map_files(variant="{variant}"):
+    """Method -> {"maps", "raw", "meta"} of one benchmark classifier's maps."""
+    return {
+        m: {
+            k: P(f"shortcut_{k}", variant=variant, method=m) for k in ("maps", "raw", "meta")
+        }
+        for m in shortcut_methods()
+    }
+
+
+def shortcut_tasks(variant):
+    return [
+        {
+            "method": m,
+            "params": method_params(m),
+            "seed": noise_seed("shortcut", variant, m),
+            "noise": config["saliency"]["noise"],
+            "out_maps": files["maps"],
+            "out_raw": files["raw"],
+            "out_json": files["meta"],
+        }
+        for m, files in shortcut_map_files(variant).items()
+    ]
+
+
+def trust_targets():
+    targets = []
+    if TRUST["faithfulness"]["enabled"]:
+        targets += [P("faithfulness_figure", dataset=ds) for ds in DATASETS]
+    model = data_randomized_model()
+    if model:
+        targets += [
+            P("random_maps", dataset=ds, model=model, step=PERMUTED_LABELS, method=m)
+            for ds in DATASETS
+            for m in METHODS
+        ]
+    if TRUST["shortcut"]["enabled"]:
+        targets += [P.shortcut_section, P.shortcut_figure]
     return targets
 
 
@@ -604,6 +711,7 @@ TABLE_TITLES = {
     "table4": "Table 4 (repeatability, reproducibility)",
     "comparisons": "further contrasts",
     "utility_by_model": "utility of every classifier",
+    "trust": "trust tests beyond the paper",
 }
 
 
@@ -645,12 +753,17 @@ def method_map_files(wildcards):
     """The maps a method's metric job reads, as named mappings: ``saliency`` model -> files,
     ``randomization`` model -> step -> files."""
     ds, m = wildcards.dataset, wildcards.method
+    randomization = {
+        model: {s: map_files(ds, model, m, s) for s in step_names(model)} for model in RANDOMIZED
+    }
+    permuted = data_randomized_model()
+    if permuted:
+        randomization.setdefault(permuted, {})[PERMUTED_LABELS] = map_files(
+            ds, permuted, m, PERMUTED_LABELS
+        )
     return {
         "saliency": {model: map_files(ds, model, m) for model in MODELS},
-        "randomization": {
-            model: {s: map_files(ds, model, m, s) for s in step_names(model)}
-            for model in RANDOMIZED
-        },
+        "randomization": randomization,
     }
 
 
@@ -695,9 +808,12 @@ def baseline_metric_inputs(wildcards):
 
 def metric_csvs(wildcards):
     ds = wildcards.dataset
-    return [P("method_metrics", dataset=ds, method=m) for m in METHODS] + [
-        P("baseline_metrics", dataset=ds)
-    ]
+    extra = [P("faithfulness", dataset=ds)] if TRUST["faithfulness"]["enabled"] else []
+    return (
+        [P("method_metrics", dataset=ds, method=m) for m in METHODS]
+        + [P("baseline_metrics", dataset=ds)]
+        + extra
+    )
 
 
 def randomized_model():
@@ -756,6 +872,16 @@ def summary_files():
         "data": {ds: P("convert_summary", dataset=ds) for ds in DATASETS},
         "localize": localize_files(),
         "localize_figures": {ds: P("localize_figure", dataset=ds) for ds in localize_files()},
+        "trust_figures": (
+            {ds: P("faithfulness_figure", dataset=ds) for ds in DATASETS}
+            if TRUST["faithfulness"]["enabled"]
+            else {}
+        ),
+        "shortcut": (
+            {"section": P.shortcut_section, "figure": P.shortcut_figure}
+            if TRUST["shortcut"]["enabled"]
+            else {}
+        ),
     }
 
 

@@ -19,6 +19,7 @@ rule stats:
         architectures=agreement_pairs().get(AGREEMENT_KINDS[1]),
         high=lambda wc: high_baseline_model(wc.dataset),
         utility_metric=config["stats"]["utility_metric"],
+        data_randomized=data_randomized_model(),
         alpha=config["stats"]["alpha"],
         adjust=config["stats"]["adjust"],
         n_bootstrap=config["metrics"]["n_bootstrap"],

@@ -22,5 +22,6 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
         tasks=[MapTask(**t) for t in smk.params.tasks],
         log=log,
         protocol=protocol,
+        sampled_only=smk.params.get("sampled_only", False),
         **classifier_args(smk),
     )

@@ -17,6 +17,7 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
             high_model=p.high,
             architectures=tuple(p.architectures) if p.architectures else None,
             utility_metric=p.utility_metric,
+            data_randomized_model=p.data_randomized,
         ),
         options=TestOptions(alpha=p.alpha, adjust=p.adjust, seed=p.seed),
         n_bootstrap=p.n_bootstrap,

@@ -15,6 +15,8 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
         data=dict(smk.params.data),
         localize=dict(smk.params.localize),
         localize_figures=dict(smk.params.localize_figures),
+        trust_figures=dict(smk.params.trust_figures),
+        shortcut=dict(smk.params.shortcut),
         out=smk.output[0],
         log=log,
     )

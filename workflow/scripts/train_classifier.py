@@ -23,5 +23,8 @@ with job(snakemake):  # noqa: F821 (snakemake is injected)
         n_boot=smk.params.n_boot,
         weights_path=smk.input.get("weights"),
         init=smk.params.init,
-        title=f"{smk.wildcards.dataset}: {smk.wildcards.model}",
+        title=smk.params.get("title")
+        or f"{smk.wildcards.dataset}: {smk.wildcards.model}"
+        + (" (labels permuted)" if smk.params.get("permute_seed") is not None else ""),
+        permute_seed=smk.params.get("permute_seed"),
     )

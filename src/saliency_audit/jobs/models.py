@@ -88,17 +88,24 @@ def train_classifier_job(
     out_metrics=None,
     eval_seed: int = 0,
     n_boot: int = 1000,
+    permute_seed: int | None = None,
 ) -> None:
     """Train, save, and (with ``out_predictions``/``out_metrics``) evaluate on the test split
-    with the model still in memory: one TensorFlow start-up instead of two."""
+    with the model still in memory: one TensorFlow start-up instead of two. ``permute_seed``:
+    the data randomization test's classifier: the labels of the training split permuted
+    (seeded; validation and test labels stay true, so early stopping and the test AUROC say
+    what the permuted model learnt of the truth)."""
     from ..models.classifier import save_model, train_classifier
     from ..models.tf_setup import configure_tensorflow
 
     configure_tensorflow(training.get("threads"), seed=seed)
     data = load_data(images, index, split)
+    labels = data.labels
+    if permute_seed is not None:
+        labels = permuted_labels(labels, data.rows("train"), permute_seed)
     model, history = train_classifier(
         data.images,
-        data.labels,
+        labels,
         data.rows("train"),
         data.rows("val"),
         arch=arch,
@@ -122,6 +129,19 @@ def train_classifier_job(
             n_boot=n_boot,
             init=init or ("ImageNet" if weights_path else "random (trained from scratch)"),
         )
+
+
+def permuted_labels(labels: np.ndarray, rows: np.ndarray, seed: int) -> np.ndarray:
+    """``labels`` with those of ``rows`` (the training split) permuted among themselves."""
+    out = np.array(labels, copy=True)
+    out[rows] = out[rows][np.random.default_rng(seed).permutation(rows.size)]
+    log.info(
+        "labels of %d training images permuted (seed %d): %d of them changed",
+        rows.size,
+        seed,
+        int((out[rows] != np.asarray(labels)[rows]).sum()),
+    )
+    return out
 
 
 def import_classifier_job(*, source, out_model, size: int, backend: dict | None = None) -> None:

@@ -34,7 +34,10 @@ from saliency_audit.vocabulary import (
     AGREEMENT_KINDS,
     AVG,
     BASELINE_LABELS,
+    FAITHFULNESS,
     METRICS,
+    PERMUTED_LABELS,
+    RANDOM_ORDER,
     RANDOM_PAIRS,
     TRAINED,
     is_cascade,
@@ -128,9 +131,21 @@ TABLES = {
         "one architecture vs another",
         ["repeatability_vs_reproducibility", "architectures"],
     ),
+    "trust": (
+        "Trust tests beyond the paper: data randomization (permuted labels) and faithfulness "
+        "(deletion, insertion, ROAD against a random pixel order)",
+        ["data_randomization", "faithfulness"],
+    ),
 }
-#: the verdict parts of the scorecard (the paper's Tables 3 and 4)
-SCORECARD_PARTS = ("utility", "randomization", "trained_vs_random", "agreement")
+#: the verdict parts of the scorecard (the paper's Tables 3 and 4, and the tests beyond it)
+SCORECARD_PARTS = (
+    "utility",
+    "randomization",
+    "trained_vs_random",
+    "agreement",
+    "data_randomization",
+    "faithfulness",
+)
 
 
 @dataclass(frozen=True)
@@ -147,6 +162,7 @@ class Design:
     high_model: str | None = None
     architectures: tuple[str, str] | None = None
     utility_metric: str = "auprc"
+    data_randomized_model: str | None = None
 
 
 def verdict_parts(df: pd.DataFrame, design: Design, options) -> dict[str, pd.DataFrame]:
@@ -211,9 +227,52 @@ def verdict_parts(df: pd.DataFrame, design: Design, options) -> dict[str, pd.Dat
             baseline=b,
             options=options,
         )
+    if design.data_randomized_model:
+        parts["data_randomization"] = data_randomization_verdicts(
+            df, design.data_randomized_model, options
+        )
+    faithful = faithfulness_verdicts(df, primary_model, options)
+    if faithful is not None:
+        parts["faithfulness"] = faithful
     for name, part in parts.items():
         part.insert(0, "part", name)
     return parts
+
+
+def data_randomization_verdicts(df: pd.DataFrame, model: str, options) -> pd.DataFrame:
+    """SSIM between the maps of ``model`` and of its twin trained on permuted labels, against
+    the random-pair baseline (the model randomization test's rule: significantly below or no
+    significant difference passes)."""
+    from saliency_audit.stats import randomization_verdicts
+
+    rows = method_rows(df, model, PERMUTED_LABELS)
+    out = randomization_verdicts(
+        rows[rows["metric"] == "ssim"],
+        random_pair_rows(df, model)[["dataset", "method", "metric", "value"]],
+        step=PERMUTED_LABELS,
+        model=model,
+        options=options,
+    )
+    out["criterion"] = "data_randomization"
+    return out
+
+
+def faithfulness_verdicts(df: pd.DataFrame, model: str, options) -> pd.DataFrame | None:
+    """Per curve (deletion, insertion, ROAD) and method: the area of the map's order against
+    the random order's on the same images (one family per curve); None without such rows."""
+    from saliency_audit.stats import apply_verdicts, contrasts
+
+    frames = []
+    for curve, (metric, higher) in FAITHFULNESS.items():
+        sub = df[(df["model"] == model) & (df["metric"] == metric) & (df["step"] == TRAINED)]
+        if sub.empty or not (sub["method"] == RANDOM_ORDER).any():
+            continue
+        targets = [m for m in dict.fromkeys(sub["method"]) if m != RANDOM_ORDER]
+        table = contrasts(sub, metric, targets, [RANDOM_ORDER], options)
+        frames.append(
+            apply_verdicts(table, criterion=f"faithfulness_{curve}", higher_is_better=higher)
+        )
+    return pd.concat(frames, ignore_index=True) if frames else None
 
 
 def stats_job(
@@ -401,6 +460,8 @@ def summary_job(
     data: dict[str, str] | None = None,
     localize: dict[str, str] | None = None,
     localize_figures: dict[str, str] | None = None,
+    trust_figures: dict[str, str] | None = None,
+    shortcut: dict[str, str] | None = None,
 ) -> None:
     """``summary.md``: one scorecard per dataset (the paper's Tables 3 and 4), the further
     contrasts, (with ``by_model``) the utility of every classifier's maps, and the figures,
@@ -411,7 +472,8 @@ def summary_job(
     ``verdict_stability.csv`` (reruns with other training seeds), when there are any;
     ``data``: dataset -> the conversion's ``convert.json`` (format, target, counts);
     ``localize``: dataset -> its cheXlocalize-protocol section (``localize_figures``: its
-    figure), when the protocol ran. Utility
+    figure), when the protocol ran; ``trust_figures``: dataset -> the faithfulness figure;
+    ``shortcut``: the planted-shortcut benchmark's ``section`` and ``figure``. Utility
     cells say how many classifiers (all replicates and architectures) give the same verdict."""
     from saliency_audit.summary import (
         agreement,
@@ -462,6 +524,8 @@ def summary_job(
         sections.append((ds, body))
         for name, fig in figures[ds].items():
             figs.append((f"{ds}: {FIGURES[name]}", str(Path(fig))))
+        if trust_figures and ds in trust_figures:
+            figs.append((f"{ds}: faithfulness curves", str(Path(trust_figures[ds]))))
         if localize_figures and ds in localize_figures:
             figs.append(
                 (
@@ -469,6 +533,11 @@ def summary_job(
                     str(Path(localize_figures[ds])),
                 )
             )
+    if shortcut:
+        sections.append(
+            ("Planted-shortcut benchmark", Path(shortcut["section"]).read_text())
+        )
+        figs.append(("Planted-shortcut benchmark", str(Path(shortcut["figure"]))))
     write_summary(out, sections, figs, notes=notes)
     log.info("summary of %d dataset(s) written to %s", len(verdicts), out)
 

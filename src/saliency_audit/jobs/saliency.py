@@ -148,13 +148,15 @@ def saliency_job(
     tasks: list[MapTask],
     log: logging.Logger,
     protocol: dict | None = None,
+    sampled_only: bool = False,
     **classifier,
 ) -> None:
-    """Maps of every positive test image (``positives.csv``) for each task's method; with
+    """Maps of every positive test image (``positives.csv``; ``sampled_only``: of the sample,
+    as the randomization steps) for each task's method; with
     ``protocol`` (:func:`saliency_audit.jobs.localize.protocol_maps`' arguments), also the
     cheXlocalize protocol's maps and probabilities, the model and its traces reused.
     ``classifier``: :func:`loaded`'s arguments."""
-    rows = read_positives(positives)
+    rows = read_positives(positives, sampled_only=sampled_only)
     stack = io.load_stack(images)
     model, ctx = loaded(**classifier, log=log)
     for task in tasks:

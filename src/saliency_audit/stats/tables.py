@@ -75,6 +75,12 @@ def criterion_label(
         return f"Utility, {condition} vs {baseline} ({m})"
     if criterion == "repeatability_vs_reproducibility":
         return f"Repeatability vs reproducibility ({m})"
+    if criterion == "data_randomization":
+        return f"Data randomization ({m} with permuted labels vs baseline)"
+    if criterion.startswith("faithfulness_"):
+        curve = criterion.split("_", 1)[1]
+        curve = "ROAD" if curve == "road" else curve.capitalize()
+        return f"Faithfulness, {curve} vs random order (area, logits)"
     kind = criterion.rsplit("_", 1)[0].capitalize()
     return f"{kind} vs {baseline} ({m})"
 

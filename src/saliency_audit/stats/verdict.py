@@ -64,6 +64,13 @@ CRITERIA = {
     "reproducibility_high": "reproducibility vs high baseline",
     "repeatability_vs_reproducibility": "repeatability vs reproducibility",
     "architectures": "utility of one architecture vs another",
+    "data_randomization": "data randomization (labels permuted)",
+    "faithfulness_deletion": "faithfulness: deletion vs random order",
+    "faithfulness_insertion": "faithfulness: insertion vs random order",
+    "faithfulness_road": "faithfulness: ROAD vs random order",
+    "exposes_shortcut": "planted shortcut: marker share, shortcut vs clean model",
+    "lesion_share_drop": "planted shortcut: lesion share, clean vs shortcut model",
+    "utility_drop": "planted shortcut: utility, clean vs shortcut model",
 }
 #: criteria that compare two conditions of one method instead of testing trust: their
 #: outcome reads higher / lower / no significant difference

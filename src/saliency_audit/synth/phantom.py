@@ -164,6 +164,26 @@ def _draw_marker(rng, img: np.ndarray, size: int) -> tuple[int, int, int, int]:
     return x, y, w, h
 
 
+def marker_envelope(size: int) -> tuple[int, int, int, int]:
+    """``(x, y, width, height)``: the box that holds the shortcut marker wherever
+    :func:`_draw_marker` places it on a ``size`` x ``size`` image (the largest glyph at its
+    farthest offsets), so that a marker region can be scored on images without the marker."""
+    cell = max(1, int(round(size * 0.009)))
+    h, w = 9 * cell, 7 * cell
+    y0, y1 = int(round(size * 0.025)), int(round(size * 0.05)) + h
+    x1 = size - int(round(size * 0.025))
+    x0 = size - w - int(round(size * 0.05))
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def add_marker(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, tuple]:
+    """A copy of a ``uint8`` phantom with the shortcut marker drawn on it, and its box: the
+    same image but for the marker (the planted-shortcut benchmark's twin images)."""
+    full = np.asarray(image, dtype=np.float32) / np.float32(255.0)
+    box = _draw_marker(rng, full, full.shape[0])
+    return np.clip(full * 255.0 + 0.5, 0, 255).astype(np.uint8), box
+
+
 def draw_phantom(
     rng: np.random.Generator,
     size: int = 1024,
