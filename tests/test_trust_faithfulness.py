@@ -50,8 +50,15 @@ def test_the_map_order_beats_a_random_order_on_a_linear_model():
         "random": F.random_order(x.size, np.random.default_rng(5)),
     }
     c = F.image_curves(
-        predict, x, orders, steps=16, replacement="mean", sigma=1.0, mean=0.0,
-        road_noise=0.0, seed=2,
+        predict,
+        x,
+        orders,
+        steps=16,
+        replacement="mean",
+        sigma=1.0,
+        mean=0.0,
+        road_noise=0.0,
+        seed=2,
     )
     fr, road_fr = F.fractions(16), F.fractions(16, road=True)
     assert F.area(c["map"]["deletion"], fr) < F.area(c["random"]["deletion"], fr)

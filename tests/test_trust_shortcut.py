@@ -55,7 +55,9 @@ def test_markers_sit_on_training_positives_and_on_every_test_image(data):
     grown = ndimage.binary_dilation(region, np.ones((1, 3, 3), bool))
     assert not np.any(diff[~grown])
     positives = idx["label"] == 1
-    assert (data["masks"][idx.loc[positives, "index"]].reshape(positives.sum(), -1).max(1) > 0).all()
+    assert (
+        data["masks"][idx.loc[positives, "index"]].reshape(positives.sum(), -1).max(1) > 0
+    ).all()
 
 
 def test_marker_envelope_holds_every_marker():

@@ -658,9 +658,7 @@ SHORTCUT_DATA = {
 def shortcut_map_files(variant="{variant}"):
     """Method -> {"maps", "raw", "meta"} of one benchmark classifier's maps."""
     return {
-        m: {
-            k: P(f"shortcut_{k}", variant=variant, method=m) for k in ("maps", "raw", "meta")
-        }
+        m: {k: P(f"shortcut_{k}", variant=variant, method=m) for k in ("maps", "raw", "meta")}
         for m in shortcut_methods()
     }
 

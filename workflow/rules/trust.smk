@@ -10,9 +10,7 @@ rule faithfulness:
         index=P.index,
         split=P.split,
         positives=P.positives,
-        maps=lambda wc: _flatten(
-            {m: map_files(wc.dataset, primary_model(), m) for m in METHODS}
-        ),
+        maps=lambda wc: _flatten({m: map_files(wc.dataset, primary_model(), m) for m in METHODS}),
     output:
         csv=P.faithfulness,
         curves=P.faithfulness_curves,
@@ -217,7 +215,12 @@ rule shortcut_maps:
 
 rule shortcut_benchmark:
     input:
-        maps=[p for v in SHORTCUT_VARIANTS for f in shortcut_map_files(v).values() for p in f.values()],
+        maps=[
+            p
+            for v in SHORTCUT_VARIANTS
+            for f in shortcut_map_files(v).values()
+            for p in f.values()
+        ],
         data=[SHORTCUT_DATA[k] for k in ("positives", "masks", "marker")],
         metrics=expand(P.shortcut_metrics, variant=SHORTCUT_VARIANTS),
     output:

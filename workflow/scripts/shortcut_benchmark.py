@@ -13,7 +13,9 @@ with job(snakemake) as log:  # noqa: F821 (snakemake is injected)
         data=dict(p.data),
         classifiers=dict(p.classifiers),
         ranking_map=p.ranking_map,
-        params=MetricParams(p.seed, p.topk_fraction, p.ssim_window, p.ssim_data_range, p.ranking_map),
+        params=MetricParams(
+            p.seed, p.topk_fraction, p.ssim_window, p.ssim_data_range, p.ranking_map
+        ),
         options=TestOptions(alpha=p.alpha, adjust=p.adjust, seed=p.seed),
         settings=dict(p.settings),
         out=dict(smk.output.items()),

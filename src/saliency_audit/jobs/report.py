@@ -534,9 +534,7 @@ def summary_job(
                 )
             )
     if shortcut:
-        sections.append(
-            ("Planted-shortcut benchmark", Path(shortcut["section"]).read_text())
-        )
+        sections.append(("Planted-shortcut benchmark", Path(shortcut["section"]).read_text()))
         figs.append(("Planted-shortcut benchmark", str(Path(shortcut["figure"]))))
     write_summary(out, sections, figs, notes=notes)
     log.info("summary of %d dataset(s) written to %s", len(verdicts), out)

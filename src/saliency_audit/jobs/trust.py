@@ -103,12 +103,20 @@ def faithfulness_job(
                 metric = FAITHFULNESS[curve][0]
                 values.setdefault(name, {}).setdefault(metric, []).append(F.area(z, fr))
                 curves += [
-                    {"method": name, "curve": curve, "image_id": image_id, "fraction": f, "logit": v}
+                    {
+                        "method": name,
+                        "curve": curve,
+                        "image_id": image_id,
+                        "fraction": f,
+                        "logit": v,
+                    }
                     for f, v in zip(fr, z, strict=True)
                 ]
         done = i + 1
         rate = done / max(time.perf_counter() - t0, 1e-9)
-        log.info("%d/%d images (%.2f images/s, %d orders x 3 curves)", done, len(rows), rate, len(orders))
+        log.info(
+            "%d/%d images (%.2f images/s, %d orders x 3 curves)", done, len(rows), rate, len(orders)
+        )
     ids = rows["image_id"].tolist()
     frames = [
         M.tidy_frame(

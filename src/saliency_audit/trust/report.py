@@ -80,11 +80,17 @@ def shortcut_section(
         auc = m.get("auroc")
         if auc is not None:
             lo, hi = m.get("ci_low"), m.get("ci_high")
-            ci = f" (95% CI {format_number(lo, 2)} to {format_number(hi, 2)})" if lo is not None else ""
+            ci = (
+                f" (95% CI {format_number(lo, 2)} to {format_number(hi, 2)})"
+                if lo is not None
+                else ""
+            )
             aucs.append(f"{variant} classifier {format_number(auc, 2)}{ci}")
     if aucs:
         lines.append(
-            "Test AUROC on the benchmark's test images: " + "; ".join(aucs) + ". "
+            "Test AUROC on the benchmark's test images: "
+            + "; ".join(aucs)
+            + ". "
             + (
                 "With the marker on both classes, a classifier that reads only the marker is "
                 "at chance."
