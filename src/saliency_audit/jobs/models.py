@@ -92,17 +92,19 @@ def train_classifier_job(
 ) -> None:
     """Train, save, and (with ``out_predictions``/``out_metrics``) evaluate on the test split
     with the model still in memory: one TensorFlow start-up instead of two. ``permute_seed``:
-    the data randomization test's classifier: the labels of the training split permuted
-    (seeded; validation and test labels stay true, so early stopping and the test AUROC say
-    what the permuted model learnt of the truth)."""
+    the data randomization test's classifier: the labels of the training split permuted among
+    themselves, and those of the validation split among themselves (seeded; early stopping
+    must not pick the epoch that fits the truth best); the test labels stay true, so the test
+    AUROC says what the permuted model learnt of the truth."""
     from ..models.classifier import save_model, train_classifier
     from ..models.tf_setup import configure_tensorflow
 
     configure_tensorflow(training.get("threads"), seed=seed)
     data = load_data(images, index, split)
     labels = data.labels
-    if permute_seed is not None:
-        labels = permuted_labels(labels, data.rows("train"), permute_seed)
+    if permute_seed is not None:  # each split's labels among themselves (the test's stay)
+        for k, name in enumerate(("train", "val")):
+            labels = permuted_labels(labels, data.rows(name), permute_seed + k)
     model, history = train_classifier(
         data.images,
         labels,
@@ -132,7 +134,7 @@ def train_classifier_job(
 
 
 def permuted_labels(labels: np.ndarray, rows: np.ndarray, seed: int) -> np.ndarray:
-    """``labels`` with those of ``rows`` (the training split) permuted among themselves."""
+    """``labels`` with those of ``rows`` (one split) permuted among themselves."""
     out = np.array(labels, copy=True)
     out[rows] = out[rows][np.random.default_rng(seed).permutation(rows.size)]
     log.info(

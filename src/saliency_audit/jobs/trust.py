@@ -55,27 +55,31 @@ def faithfulness_job(
     **classifier,
 ) -> None:
     """Deletion, insertion and ROAD curves of one model's maps (``maps``: method -> map files)
-    on every positive test image, each with a random pixel order of the same image; the areas
+    on the sampled positive test images (``settings["images"]``: ``sample``) or all of them
+    (``positives``), each with a random pixel order of the same image; the areas
     as tidy rows (``method`` :data:`RANDOM_ORDER` for the random order), the mean curves and
     their figure."""
+    from saliency.core.base import OUTPUT_LAYER_VALUES
+
     from saliency_audit.jobs.saliency import loaded
     from saliency_audit.trust import faithfulness as F
 
     rows = read_positives(positives)
+    keep = rows["sampled"].astype(bool) if settings["images"] == "sample" else rows["index"] >= 0
     stack = io.load_stack(images)
     size = stack.shape[1]
     mean = training_mean(images, index, split) if settings["replacement"] == "mean" else 0.0
     key = "raw" if ranking_map == "raw" else "maps"
-    stacks = {m: load_maps(files, rows, key) for m, files in maps.items()}
+    stacks = {m: load_maps(files, rows, key)[keep.to_numpy()] for m, files in maps.items()}
+    rows = rows[keep].reset_index(drop=True)
     backend, ctx = loaded(**classifier, log=log)
     sign_of = (lambda z: 1.0) if ctx.positive_class else (lambda z: 1.0 if z >= 0 else -1.0)
 
+    forward = ctx.function("forward", ctx.fixed_batch)  # compiled once, padded batches
+
     def predict(gray):
         x = np.repeat(np.asarray(gray, np.float32)[..., None], 3, axis=-1)
-        out = []
-        for start in range(0, len(x), ctx.fixed_batch):
-            out.append(np.asarray(backend.predict(x[start : start + ctx.fixed_batch])))
-        return np.concatenate(out).reshape(-1)
+        return np.asarray(forward.run(x)[OUTPUT_LAYER_VALUES], np.float64).reshape(-1)
 
     common = dict(
         steps=settings["steps"],
