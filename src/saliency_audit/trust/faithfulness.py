@@ -203,19 +203,27 @@ def image_curves(
     ref = reference_image(image, replacement, sigma=sigma, mean=mean)
     grid, road_grid = fractions(steps), fractions(steps, road=True)
     op = _neighbour_operator(np.shape(image))
-    batches, spans = [], {}
+    # fraction 0 of deletion / ROAD and 1 of insertion is the image itself, fraction 1 of
+    # deletion and 0 of insertion the reference, for every order: evaluated once
+    batches, spans = [np.asarray(image, np.float64)[None], ref[None]], {}
+    start = 2
     for name, order in orders.items():
         for curve in CURVES:
             rng = np.random.default_rng(seed) if curve == "road" else None
             fr = road_grid if curve == "road" else grid
+            inner = fr[(fr > 0) & (fr < 1)]
             imgs = curve_images(
-                image, order, curve, fr, reference=ref, noise=road_noise, rng=rng, operator=op
+                image, order, curve, inner, reference=ref, noise=road_noise, rng=rng, operator=op
             )
-            start = sum(len(b) for b in batches)
-            spans[(name, curve)] = (start, start + len(imgs))
+            spans[(name, curve)] = (start, start + len(imgs), fr)
+            start += len(imgs)
             batches.append(imgs)
     logits = np.asarray(predict(np.concatenate(batches)), dtype=np.float64)
+    full, blank = logits[0], logits[1]
+    ends = {"deletion": (full, blank), "insertion": (blank, full), "road": (full, None)}
     out: dict[str, dict[str, np.ndarray]] = {}
-    for (name, curve), (a, b) in spans.items():
-        out.setdefault(name, {})[curve] = logits[a:b]
+    for (name, curve), (a, b, fr) in spans.items():
+        first, last = ends[curve]
+        values = [first, *logits[a:b]] + ([last] if fr[-1] == 1 else [])
+        out.setdefault(name, {})[curve] = np.asarray(values)
     return out
