@@ -86,7 +86,7 @@ def test_data_randomization_twin_maps_metrics_and_verdicts(trust_run):
     twin = base / "trust/permuted_labels/tiny_r1"
     assert (twin / "model.keras").is_file()
     log = (work / "results/logs/train_permuted_classifier/pneumothorax/tiny_r1.log").read_text()
-    assert "labels of" in log and "permuted" in log
+    assert "labels of the" in log and "train images permuted" in log and "val images" in log
     sample = pd.read_csv(base / "splits/positives.csv")
     n_sample = int(sample["sampled"].sum())
     for m in METHODS:

@@ -104,7 +104,7 @@ def train_classifier_job(
     labels = data.labels
     if permute_seed is not None:  # each split's labels among themselves (the test's stay)
         for k, name in enumerate(("train", "val")):
-            labels = permuted_labels(labels, data.rows(name), permute_seed + k)
+            labels = permuted_labels(labels, data.rows(name), permute_seed + k, name)
     model, history = train_classifier(
         data.images,
         labels,
@@ -133,13 +133,17 @@ def train_classifier_job(
         )
 
 
-def permuted_labels(labels: np.ndarray, rows: np.ndarray, seed: int) -> np.ndarray:
-    """``labels`` with those of ``rows`` (one split) permuted among themselves."""
+def permuted_labels(
+    labels: np.ndarray, rows: np.ndarray, seed: int, split: str = "train"
+) -> np.ndarray:
+    """``labels`` with those of ``rows`` (the images of one ``split``) permuted among
+    themselves."""
     out = np.array(labels, copy=True)
     out[rows] = out[rows][np.random.default_rng(seed).permutation(rows.size)]
     log.info(
-        "labels of %d training images permuted (seed %d): %d of them changed",
+        "labels of the %d %s images permuted (seed %d): %d of them changed",
         rows.size,
+        split,
         seed,
         int((out[rows] != np.asarray(labels)[rows]).sum()),
     )
