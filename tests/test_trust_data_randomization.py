@@ -29,22 +29,15 @@ def test_a_classifier_trained_on_permuted_labels_is_at_chance():
     """Pneumothorax phantoms (no marker): the true-label model separates the test images, its
     twin trained on permuted training and validation labels (same seed, same images) is at
     chance on them."""
+    from test_trust_shortcut import phantom_data
+
     from saliency_audit.models._loop import Schedule
     from saliency_audit.models.classifier import predict_logits, train_classifier
     from saliency_audit.models.tf_setup import configure_tensorflow
-    from saliency_audit.trust.shortcut import make_data
 
     configure_tensorflow(1, seed=0)
-    data = make_data(
-        n_images=240,
-        positive_rate=0.5,
-        size=192,
-        out_size=64,
-        lesion="pneumothorax",
-        marker_rate=0.0,
-        test_marker="neither",
-        fractions={"train": 0.6, "val": 0.1, "test": 0.3},
-        seed=11,
+    data = phantom_data(
+        n_images=240, size=192, out_size=64, marker_rate=0.0, test_marker="neither", seed=11
     )
     index = data["index"]
     labels = index["label"].to_numpy()

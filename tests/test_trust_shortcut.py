@@ -23,19 +23,17 @@ from saliency_audit.trust.shortcut import attribution_shares, make_data  # noqa:
 SIZE = 48
 
 
+def phantom_data(**settings):
+    """The benchmark's data at test size (``settings`` override the defaults)."""
+    defaults = dict(n_images=40, positive_rate=0.5, size=96, out_size=SIZE, seed=3)
+    defaults.update(lesion="pneumothorax", marker_rate=1.0, test_marker="both")
+    defaults.update(fractions={"train": 0.6, "val": 0.1, "test": 0.3})
+    return make_data(**{**defaults, **settings})
+
+
 @pytest.fixture(scope="module")
 def data():
-    return make_data(
-        n_images=40,
-        positive_rate=0.5,
-        size=96,
-        out_size=SIZE,
-        lesion="pneumothorax",
-        marker_rate=1.0,
-        test_marker="both",
-        fractions={"train": 0.6, "val": 0.1, "test": 0.3},
-        seed=3,
-    )
+    return phantom_data()
 
 
 def test_markers_sit_on_training_positives_and_on_every_test_image(data):
@@ -138,3 +136,19 @@ def test_verdicts_say_which_method_exposes_the_shortcut():
     exposes = v[v["criterion"] == "exposes_shortcut"].set_index("target")["verdict"]
     assert exposes["GRAD"] == "pass" and exposes["GCAM"] == "uncertain"
     assert set(v["criterion"]) == {"exposes_shortcut", "lesion_share_drop", "utility_drop"}
+
+
+def test_without_the_marker_at_test_its_empty_box_is_scored():
+    """test_marker: neither: no test image carries the marker; the marker region is the box
+    that would hold it (the envelope), the same for every test image; the twins are equal."""
+    data = phantom_data(n_images=30, lesion="pneumonia", marker_rate=0.5, test_marker="neither")
+    idx = data["index"]
+    test = idx.loc[idx["split"] == "test", "index"].to_numpy()
+    assert not idx.loc[idx["split"] == "test", "marker"].any()
+    fit_pos = idx[(idx["split"] != "test") & (idx["label"] == 1)]
+    assert fit_pos["marker"].sum() == int(np.floor(len(fit_pos) * 0.5 + 0.5))  # marker_rate
+    assert np.array_equal(data["images"][test], data["clean"][test])
+    boxes = data["marker"][test] > 0
+    assert boxes.any(axis=(1, 2)).all() and (boxes == boxes[0]).all()
+    positives = idx.loc[(idx["split"] == "test") & (idx["label"] == 1), "index"]
+    assert (data["masks"][positives].reshape(len(positives), -1).max(1) > 0).all()  # boxes
