@@ -269,12 +269,17 @@ def model_arch(model):
 def gradcam_layer(model):
     """The Grad-CAM layer: config override by model or architecture name, else the
     architecture's last block (imported models: found from the model)."""
+    return architecture_layer(model_arch(model), model)
+
+
+def architecture_layer(arch, model=None):
+    """The Grad-CAM layer of an architecture (and model): saliency.gradcam_layers' entry for
+    the model or the architecture, else the architecture's registered layer."""
     from saliency_audit.models.registry import get_architecture
 
     overrides = config["saliency"]["gradcam_layers"]
-    arch = model_arch(model)
     for key in (model, arch):
-        if key in overrides:
+        if key is not None and key in overrides:
             return overrides[key]
     return get_architecture(arch).gradcam_layer if arch else None
 
@@ -625,14 +630,6 @@ def shortcut_arch():
 def shortcut_methods():
     chosen = TRUST["shortcut"]["methods"] or METHODS
     return list(chosen)
-
-
-def shortcut_layer():
-    overrides = config["saliency"]["gradcam_layers"]
-    arch = shortcut_arch()
-    from saliency_audit.models.registry import get_architecture
-
-    return overrides.get(arch) or get_architecture(arch).gradcam_layer
 
 
 def shortcut_data(name):

@@ -203,7 +203,7 @@ rule shortcut_maps:
     resources:
         **gpu_job(mem_mb=8000, runtime=240),
     params:
-        layer=shortcut_layer() if TRUST["shortcut"]["enabled"] else None,
+        layer=architecture_layer(shortcut_arch()) if TRUST["shortcut"]["enabled"] else None,
         backend={"spec": None, "arch": None, "device": config["saliency"]["device"]},
         size=config["image_size"],
         batch_size=config["saliency"]["batch_size"],
