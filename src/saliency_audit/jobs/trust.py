@@ -277,7 +277,12 @@ def shortcut_benchmark_job(
         with open(path) as fh:
             aurocs[variant] = json.load(fh)
     io.write_text(out["section"], shortcut_section(scores, verdicts, aurocs, settings))
-    shortcut_figure(scores, verdicts, out["figure"], data=data, maps=maps)
+    rows = read_positives(data["positives"])["index"].to_numpy()
+    area = {
+        f"{name}_share": float((np.asarray(io.load_stack(data[key])[rows]) > 0).mean())
+        for name, key in (("marker", "marker"), ("lesion", "masks"))
+    }
+    shortcut_figure(scores, verdicts, out["figure"], area=area)
     for _, r in verdicts.iterrows():
         log.info(
             "%s %s: %s (%s %.3f vs %s %.3f, p_adj %.3g)",

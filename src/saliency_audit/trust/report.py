@@ -103,14 +103,25 @@ def shortcut_section(
     return "\n\n".join(lines) + "\n\n" + markdown_table(scorecard(verdicts)) + "\n"
 
 
-def shortcut_figure(scores: pd.DataFrame, verdicts: pd.DataFrame, out, **_) -> None:
+def shortcut_figure(
+    scores: pd.DataFrame, verdicts: pd.DataFrame, out, *, area: dict[str, float] | None = None
+) -> None:
     """Box plots of the marker share and the lesion share of each method's maps, shortcut
-    model vs clean model."""
+    model vs clean model; ``area``: metric -> the region's mean share of the image (what a
+    uniform map scores), drawn as a dashed baseline."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     from ..figures.style import boxplot, plt
 
     methods = method_order(scores["method"])
     colors = {SHORTCUT: "#e6550d", CLEAN: "#9ecae1"}
-    fig, axes = plt.subplots(1, 2, figsize=(max(8, 1.4 * len(methods) + 4), 4.4))
+    fig, axes = plt.subplots(1, 2, figsize=(max(9, 1.6 * len(methods) + 4), 4.6))
+    exposes = set(
+        verdicts[(verdicts["criterion"] == "exposes_shortcut") & (verdicts["verdict"] == PASS)][
+            "target"
+        ]
+    )
     for ax, metric, label in zip(
         axes,
         ("marker_share", "lesion_share"),
@@ -129,25 +140,22 @@ def shortcut_figure(scores: pd.DataFrame, verdicts: pd.DataFrame, out, **_) -> N
                 pos.append(3 * k + j)
                 cols.append(colors[variant])
         boxplot(ax, data, pos, cols, width=0.8)
+        top = max([float(d.max()) for d in data if len(d)] + [0.01]) * 1.25
+        if area and metric in area:
+            ax.axhline(area[metric], color="black", ls="--", lw=1)
+        ax.set_ylim(0, top)
         ax.set_xticks([3 * k + 0.5 for k in range(len(methods))], methods, rotation=45)
         ax.set_ylabel(f"{label} (unitless, 0 to 1)")
-        ax.set_ylim(-0.02, 1.02)
         ax.grid(axis="y", alpha=0.3)
         if metric == "marker_share":
-            exposes = verdicts[
-                (verdicts["criterion"] == "exposes_shortcut") & (verdicts["verdict"] == PASS)
-            ]["target"]
             for k, m in enumerate(methods):
-                if m in set(exposes):
-                    ax.text(3 * k + 0.5, 0.97, "*", ha="center", fontsize=14)
-    from matplotlib.patches import Patch
-
-    axes[0].legend(
-        handles=[Patch(color=colors[v], label=f"{v} model") for v in SHORTCUT_VARIANTS]
-        + [Patch(color="white", label="* exposes the shortcut")],
-        fontsize=8,
-    )
+                if m in exposes:
+                    ax.text(3 * k + 0.5, top * 0.93, "*", ha="center", fontsize=14)
+    handles = [Patch(color=colors[v], label=f"{v} model") for v in SHORTCUT_VARIANTS]
+    handles += [Line2D([], [], color="black", ls="--", label="region's area share (uniform map)")]
+    handles += [Patch(color="white", label="* exposes the shortcut")]
+    fig.legend(handles=handles, fontsize=8, loc="lower center", ncol=len(handles))
     fig.suptitle("Planted-shortcut benchmark: where the maps put their attribution", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     io.save_figure(fig, out)
     plt.close(fig)
