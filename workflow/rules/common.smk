@@ -662,17 +662,14 @@ def shortcut_map_files(variant="{variant}"):
 
 def shortcut_tasks(variant):
     return [
-        {
-            "method": m,
-            "params": method_params(m),
-            "seed": noise_seed("shortcut", variant, m),
-            "noise": config["saliency"]["noise"],
-            "out_maps": files["maps"],
-            "out_raw": files["raw"],
-            "out_json": files["meta"],
-        }
+        task_fields(m, noise_seed("shortcut", variant, m), files)
         for m, files in shortcut_map_files(variant).items()
     ]
+
+
+def faithfulness_maps(wildcards):
+    """Method -> the primary model's map files (the faithfulness curves' orders)."""
+    return {m: map_files(wildcards.dataset, primary_model(), m) for m in METHODS}
 
 
 def trust_targets():
@@ -717,14 +714,21 @@ def map_task(dataset, model, method, step=None):
     kind = "saliency" if step is None else "random"
     if step is not None:
         where["step"] = step
+    files = {k: P(f"{kind}_{k}", **where) for k in ("maps", "raw", "meta")}
+    return task_fields(method, noise_seed(dataset, model, method, step or TRAINED), files)
+
+
+def task_fields(method, seed, files):
+    """The ``MapTask`` fields of one method's maps written to ``files`` (``maps``, ``raw``,
+    ``meta``) with noise ``seed``."""
     return {
         "method": method,
         "params": method_params(method),
-        "seed": noise_seed(dataset, model, method, step or TRAINED),
+        "seed": seed,
         "noise": config["saliency"]["noise"],
-        "out_maps": P(f"{kind}_maps", **where),
-        "out_raw": P(f"{kind}_raw", **where),
-        "out_json": P(f"{kind}_meta", **where),
+        "out_maps": files["maps"],
+        "out_raw": files["raw"],
+        "out_json": files["meta"],
     }
 
 

@@ -10,7 +10,7 @@ rule faithfulness:
         index=P.index,
         split=P.split,
         positives=P.positives,
-        maps=lambda wc: _flatten({m: map_files(wc.dataset, primary_model(), m) for m in METHODS}),
+        maps=lambda wc: _flatten(faithfulness_maps(wc)),
     output:
         csv=P.faithfulness,
         curves=P.faithfulness_curves,
@@ -32,7 +32,7 @@ rule faithfulness:
         **gpu_job(mem_mb=8000, runtime=120),
     params:
         model_name=primary_model(),
-        maps=lambda wc: {m: map_files(wc.dataset, primary_model(), m) for m in METHODS},
+        maps=faithfulness_maps,
         settings=TRUST["faithfulness"],
         ranking_map=config["metrics"]["ranking_map"],
         seed=lambda wc: derive_seed(SEED, "faithfulness", wc.dataset),

@@ -73,8 +73,6 @@ def faithfulness_job(
     stacks = {m: load_maps(files, rows, key)[keep.to_numpy()] for m, files in maps.items()}
     rows = rows[keep].reset_index(drop=True)
     backend, ctx = loaded(**classifier, log=log)
-    sign_of = (lambda z: 1.0) if ctx.positive_class else (lambda z: 1.0 if z >= 0 else -1.0)
-
     forward = ctx.function("forward", ctx.fixed_batch)  # compiled once, padded batches
 
     def predict(gray):
@@ -98,8 +96,11 @@ def faithfulness_job(
         tie_key = rng.random(image.shape)  # one tie-break for every method of this image
         orders = {m: F.pixel_order(np.abs(s[i]), tie_key) for m, s in stacks.items()}
         orders[RANDOM_ORDER] = F.random_order(image.size, rng)
-        sign = sign_of(float(predict(image[None])[0]))
         result = F.image_curves(predict, image, orders, seed=int(rng.integers(2**31)), **common)
+        # the explained class: the positive one, or the one the model predicts for the image
+        # (whose logit starts every deletion curve)
+        own = float(result[RANDOM_ORDER]["deletion"][0])
+        sign = 1.0 if ctx.positive_class or own >= 0 else -1.0
         for name, per_curve in result.items():
             for curve, logits in per_curve.items():
                 z = sign * logits
@@ -187,22 +188,28 @@ def shortcut_data_job(*, settings: dict, out_size: int, seed: int, out: dict, lo
         log.info("%s label %d: %d images, %d with the marker", split, label, r["size"], r["sum"])
 
 
-def shortcut_scores(
-    *, maps: Mapping[str, Mapping[str, Mapping[str, str]]], data: dict, ranking_map: str, params
-) -> pd.DataFrame:
-    """Tidy rows (``model`` the variant) of marker share, lesion share and the utility metrics
-    of every variant's maps (``maps``: variant -> method -> map files)."""
+def shortcut_regions(data: dict) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The positive test rows and their lesion and marker regions (``bool (n, S, S)``)."""
     rows = read_positives(data["positives"])
     idx = rows["index"].to_numpy()
     masks = np.asarray(io.load_stack(data["masks"])[idx]) > 0
     marker = np.asarray(io.load_stack(data["marker"])[idx]) > 0
+    return rows, masks, marker
+
+
+def shortcut_scores(
+    *, maps: Mapping[str, Mapping[str, Mapping[str, str]]], regions, ranking_map: str, params
+) -> pd.DataFrame:
+    """Tidy rows (``model`` the variant) of marker share, lesion share and the utility metrics
+    of every variant's maps (``maps``: variant -> method -> map files; ``regions``:
+    :func:`shortcut_regions`)."""
+    rows, masks, marker = regions
     from saliency_audit.trust.shortcut import attribution_shares
 
     frames = []
     for variant, per_method in maps.items():
         for method, files in per_method.items():
-            display = load_maps(files, rows)
-            ranked = np.abs(load_maps(files, rows, "raw")) if ranking_map == "raw" else display
+            ranked = load_maps(files, rows, "raw" if ranking_map == "raw" else "maps")
             vals = attribution_shares(ranked, masks, marker)
             vals["auprc"] = M.score(["auprc"], ranked, masks, params)["auprc"]
             frames.append(
@@ -268,7 +275,8 @@ def shortcut_benchmark_job(
 
     from saliency_audit.trust.report import shortcut_figure, shortcut_section
 
-    scores = shortcut_scores(maps=maps, data=data, ranking_map=ranking_map, params=params)
+    regions = shortcut_regions(data)
+    scores = shortcut_scores(maps=maps, regions=regions, ranking_map=ranking_map, params=params)
     write_metrics(out["scores"], [scores])
     verdicts = shortcut_verdicts(scores, options)
     io.write_csv(out["verdicts"], verdicts, index=False)
@@ -277,11 +285,8 @@ def shortcut_benchmark_job(
         with open(path) as fh:
             aurocs[variant] = json.load(fh)
     io.write_text(out["section"], shortcut_section(scores, verdicts, aurocs, settings))
-    rows = read_positives(data["positives"])["index"].to_numpy()
-    area = {
-        f"{name}_share": float((np.asarray(io.load_stack(data[key])[rows]) > 0).mean())
-        for name, key in (("marker", "marker"), ("lesion", "masks"))
-    }
+    _, masks, marker = regions
+    area = {"marker_share": float(marker.mean()), "lesion_share": float(masks.mean())}
     shortcut_figure(scores, verdicts, out["figure"], area=area)
     for _, r in verdicts.iterrows():
         log.info(

@@ -33,8 +33,10 @@ import scipy.sparse
 import scipy.sparse.linalg
 from scipy import ndimage
 
+from ..vocabulary import FAITHFULNESS
+
 #: the curves, and whether a high area means faithful
-CURVES = {"deletion": False, "insertion": True, "road": False}
+CURVES = {curve: higher for curve, (_, higher) in FAITHFULNESS.items()}
 #: replacement of removed pixels in deletion / insertion
 REPLACEMENTS = ("blur", "mean")
 
@@ -129,9 +131,9 @@ def impute(
     a = operator if operator is not None else _neighbour_operator(img.shape)
     u = np.flatnonzero(removed.ravel())
     k = np.flatnonzero(~removed.ravel())
-    a = a.tocsr()
-    a_uu = a[u][:, u].tocsc()
-    rhs = -(a[u][:, k] @ img.ravel()[k])
+    rows = a.tocsr()[u]  # the removed pixels' equations, sliced once
+    a_uu = rows[:, u].tocsc()
+    rhs = -(rows[:, k] @ img.ravel()[k])
     values = scipy.sparse.linalg.spsolve(a_uu, rhs)
     flat = out.ravel()
     flat[u] = values + rng.normal(0.0, noise, size=u.size)
