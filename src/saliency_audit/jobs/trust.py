@@ -209,7 +209,10 @@ def shortcut_scores(
     frames = []
     for variant, per_method in maps.items():
         for method, files in per_method.items():
-            ranked = load_maps(files, rows, "raw" if ranking_map == "raw" else "maps")
+            if ranking_map == "raw":  # ranking metrics read |raw| (as score_maps)
+                ranked = np.abs(load_maps(files, rows, "raw"))
+            else:
+                ranked = load_maps(files, rows)
             vals = attribution_shares(ranked, masks, marker)
             vals["auprc"] = M.score(["auprc"], ranked, masks, params)["auprc"]
             frames.append(
